@@ -1,0 +1,49 @@
+# facecompare: PGXS build of the extension; see README.md for the demo and tests.
+
+EXTENSION = facecompare
+MODULE_big = facecompare
+DATA = sql/facecompare--0.1.0.sql
+
+OBJS = \
+	src/codes.o \
+	src/errors.o \
+	src/facecompare.o \
+	src/fcmem_pg.o \
+	src/http.o \
+	src/image.o \
+	src/request.o \
+	src/response.o \
+	src/settings.o \
+	src/sign.o \
+	src/strbuf.o
+
+# Regression tests need the scratch cluster and emulator that script/test starts.
+REGRESS = setup compare validation errors settings security
+REGRESS_OPTS = --load-extension=facecompare
+
+PG_CPPFLAGS = -Isrc
+# -Wno-unused-parameter: callbacks and fmgr entry points take arguments they ignore.
+# -Wno-clobbered: it flags PostgreSQL's own PG_TRY macro; locals that live
+# across PG_TRY are declared volatile by hand instead.
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-clobbered
+SHLIB_LINK = -lcurl -lcjson -lcrypto
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Programs outside the server: the emulator and the unit tests.
+.PHONY: emulator unit-tests
+emulator:
+	$(MAKE) -C test/emulator
+
+UNIT_TESTS = test/unit/test_sign test/unit/test_response test/unit/test_codes
+UNIT_SRCS = src/sign.c src/strbuf.c src/response.c src/codes.c src/image.c test/common/fcmem_libc.c
+unit-tests: $(UNIT_TESTS)
+test/unit/%: test/unit/%.c $(UNIT_SRCS)
+	$(CC) -Wall -Wextra -Werror -g -O1 -Isrc -Itest/common -o $@ $< $(UNIT_SRCS) -lcjson -lcrypto -lm
+
+clean: clean-tests
+clean-tests:
+	rm -f $(UNIT_TESTS)
+	-$(MAKE) -C test/emulator clean

@@ -1,0 +1,58 @@
+-- facecompare 0.1.0: compare two faces from SQL with Alibaba Cloud ID
+-- Verification's FaceCompare API (cloudauth-intl, 2022-08-09).
+
+\echo Use "CREATE EXTENSION facecompare" to load this file. \quit
+
+CREATE TYPE facecompare.result AS (
+	transaction_id text,
+	passed boolean,
+	score numeric,
+	request_id text,
+	merchant_biz_id text
+);
+
+COMMENT ON TYPE facecompare.result IS
+'Verdict of one FaceCompare call: the service''s TransactionId, Passed (Y/N as boolean), FaceComparisonScore (0-100), RequestId, and the MerchantBizId sent';
+
+-- Four forms, one per combination of bytes (bytea) and URL (text).  Not
+-- STRICT: a NULL image is an error that says so, a NULL merchant_biz_id means
+-- "generate one".  VOLATILE: every call is a new remote transaction.
+-- PARALLEL SAFE: a call touches no database state and no session state that
+-- a parallel worker would lack (the settings are copied to workers).
+
+CREATE FUNCTION facecompare.compare(source bytea, target bytea, merchant_biz_id text DEFAULT NULL)
+RETURNS facecompare.result
+AS 'MODULE_PATHNAME', 'facecompare_compare_bytea_bytea'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION facecompare.compare(source_url text, target bytea, merchant_biz_id text DEFAULT NULL)
+RETURNS facecompare.result
+AS 'MODULE_PATHNAME', 'facecompare_compare_url_bytea'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION facecompare.compare(source bytea, target_url text, merchant_biz_id text DEFAULT NULL)
+RETURNS facecompare.result
+AS 'MODULE_PATHNAME', 'facecompare_compare_bytea_url'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+CREATE FUNCTION facecompare.compare(source_url text, target_url text, merchant_biz_id text DEFAULT NULL)
+RETURNS facecompare.result
+AS 'MODULE_PATHNAME', 'facecompare_compare_url_url'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION facecompare.compare(bytea, bytea, text) IS
+'Compare the face in source with the face in target (JPEG or PNG bytes, base64 at most 1 MB each); merchant_biz_id is 1-32 ASCII letters/digits, generated when NULL';
+COMMENT ON FUNCTION facecompare.compare(text, bytea, text) IS
+'Compare the face at source_url (http/https, downloaded by the service) with the face in target (JPEG or PNG bytes)';
+COMMENT ON FUNCTION facecompare.compare(bytea, text, text) IS
+'Compare the face in source (JPEG or PNG bytes) with the face at target_url (http/https, downloaded by the service)';
+COMMENT ON FUNCTION facecompare.compare(text, text, text) IS
+'Compare the faces at two http/https URLs, both downloaded by the service; untyped literals resolve to this form';
+
+CREATE FUNCTION facecompare.service_url()
+RETURNS text
+AS 'MODULE_PATHNAME', 'facecompare_service_url'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION facecompare.service_url() IS
+'Base URL that calls go to now: facecompare.endpoint, or the host of facecompare.region (-vpc with facecompare.use_internal_endpoint)';

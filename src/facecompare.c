@@ -1,0 +1,325 @@
+/*
+ * facecompare.c
+ *		The SQL-callable layer: check arguments, call the service, build the row.
+ */
+#include "postgres.h"
+
+#include <cjson/cJSON.h>
+
+#include "access/htup_details.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/primnodes.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "errors.h"
+#include "http.h"
+#include "request.h"
+#include "response.h"
+#include "settings.h"
+
+PG_MODULE_MAGIC;
+
+/* Columns of facecompare.result, in order. */
+typedef enum ResultColumn
+{
+	RESULT_TRANSACTION_ID,
+	RESULT_PASSED,
+	RESULT_SCORE,
+	RESULT_REQUEST_ID,
+	RESULT_MERCHANT_BIZ_ID,
+	RESULT_NCOLUMNS
+} ResultColumn;
+
+/*
+ * PostgreSQL evaluates "(facecompare.compare(...)).*" once per result column,
+ * each through its own FmgrInfo.  Those would be five paid calls with five
+ * different verdicts in one row.  So the last verdict of a call site (same
+ * query, same place in its text, same arguments) is kept, and each of the
+ * site's other FmgrInfos may take it once; when one comes back for more, a
+ * new row is being computed and a new call is made.
+ */
+#define MEMO_MAX_READERS 16
+
+typedef struct CallSiteMemo
+{
+	bool		valid;
+	MemoryContext query_context;	/* the memo lives and dies with it */
+	Oid			fn_oid;
+	int			location;
+	uint32		args_hash;
+	HeapTupleHeader tuple;		/* the verdict, in query_context */
+	FmgrInfo   *readers[MEMO_MAX_READERS];	/* who has taken it */
+	int			nreaders;
+} CallSiteMemo;
+
+static CallSiteMemo memo;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	fc_settings_init();
+}
+
+/* cJSON's allocator while we parse: palloc, so an ERROR frees the tree. */
+static void *
+cjson_palloc(size_t size)
+{
+	return palloc(size);
+}
+
+static void
+cjson_pfree(void *ptr)
+{
+	if (ptr)
+		pfree(ptr);
+}
+
+static void
+parse_answer(const FcHttpResponse *http, FcResponse *response)
+{
+	cJSON_Hooks hooks = {cjson_palloc, cjson_pfree};
+
+	/* Only for this call: other users of libcjson keep malloc. */
+	cJSON_InitHooks(&hooks);
+	PG_TRY();
+	{
+		fc_parse_response(http->body, http->len, (int) http->status, response);
+	}
+	PG_FINALLY();
+	{
+		cJSON_InitHooks(NULL);
+	}
+	PG_END_TRY();
+}
+
+static void
+memo_forget(void *arg)
+{
+	memo.valid = false;
+}
+
+/* Hash what identifies a call's arguments. */
+static uint32
+hash_args(const FcImageArg *source, const FcImageArg *target, const char *merchant_biz_id)
+{
+	uint32		h = 0;
+	const FcImageArg *sides[2] = {source, target};
+
+	for (int i = 0; i < 2; i++)
+	{
+		const FcImageArg *side = sides[i];
+
+		if (side->is_url)
+			h = hash_combine(h, hash_bytes((const unsigned char *) side->url, strlen(side->url)));
+		else
+			h = hash_combine(h, hash_bytes((const unsigned char *) side->bytes, (int) side->len));
+		h = hash_combine(h, side->is_url ? 1 : 2);
+	}
+	if (merchant_biz_id)
+		h = hash_combine(h, hash_bytes((const unsigned char *) merchant_biz_id, strlen(merchant_biz_id)));
+	return h;
+}
+
+static int
+call_location(FunctionCallInfo fcinfo)
+{
+	Node	   *expr = fcinfo->flinfo->fn_expr;
+
+	return (expr && IsA(expr, FuncExpr)) ? ((FuncExpr *) expr)->location : -1;
+}
+
+/* The memo's verdict if this FmgrInfo may take it (and now has), else NULL. */
+static HeapTupleHeader
+memo_take(FunctionCallInfo fcinfo, uint32 args_hash)
+{
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+
+	if (!memo.valid || memo.query_context != flinfo->fn_mcxt ||
+		memo.fn_oid != flinfo->fn_oid || memo.location != call_location(fcinfo) ||
+		memo.args_hash != args_hash || memo.location < 0)
+		return NULL;
+	for (int i = 0; i < memo.nreaders; i++)
+		if (memo.readers[i] == flinfo)
+			return NULL;
+	if (memo.nreaders == MEMO_MAX_READERS)
+		return NULL;
+	memo.readers[memo.nreaders++] = flinfo;
+	return memo.tuple;
+}
+
+static void
+memo_store(FunctionCallInfo fcinfo, uint32 args_hash, HeapTupleHeader tuple)
+{
+	FmgrInfo   *flinfo = fcinfo->flinfo;
+
+	if (call_location(fcinfo) < 0)
+		return;
+	if (!memo.valid || memo.query_context != flinfo->fn_mcxt)
+	{
+		MemoryContextCallback *cb;
+
+		cb = MemoryContextAlloc(flinfo->fn_mcxt, sizeof(MemoryContextCallback));
+		cb->func = memo_forget;
+		cb->arg = NULL;
+		MemoryContextRegisterResetCallback(flinfo->fn_mcxt, cb);
+	}
+	else
+		pfree(memo.tuple);
+	memo.valid = true;
+	memo.query_context = flinfo->fn_mcxt;
+	memo.fn_oid = flinfo->fn_oid;
+	memo.location = call_location(fcinfo);
+	memo.args_hash = args_hash;
+	memo.tuple = (HeapTupleHeader) MemoryContextAlloc(flinfo->fn_mcxt,
+													  HeapTupleHeaderGetDatumLength(tuple));
+	memcpy(memo.tuple, tuple, HeapTupleHeaderGetDatumLength(tuple));
+	memo.readers[0] = flinfo;
+	memo.nreaders = 1;
+}
+
+/* Read one side's argument into *image, raising 22023 if it is NULL. */
+static void
+get_image_arg(FunctionCallInfo fcinfo, int argno, bool is_url, const char *side,
+			  FcImageArg *image)
+{
+	image->side = side;
+	image->is_url = is_url;
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s image is NULL", side),
+				 errdetail("FaceCompare needs each image, as bytes (bytea) or as a URL (text)."),
+				 errhint("Filter out rows without both images, e.g. WHERE %s IS NOT NULL.", side)));
+	if (is_url)
+		image->url = text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	else
+	{
+		bytea	   *bytes = PG_GETARG_BYTEA_PP(argno);
+
+		image->bytes = VARDATA_ANY(bytes);
+		image->len = VARSIZE_ANY_EXHDR(bytes);
+	}
+}
+
+/* Call the service and turn its verdict into a facecompare.result datum. */
+static HeapTupleHeader
+compare_remote(TupleDesc tupdesc, const FcImageArg *source, const FcImageArg *target,
+			   const char *merchant_biz_id)
+{
+	MemoryContext call_context;
+	MemoryContext caller_context = CurrentMemoryContext;
+	FcCredentials creds;
+	FcHttpRequest request;
+	FcHttpResponse http;
+	FcResponse	response;
+	Datum		values[RESULT_NCOLUMNS];
+	bool		nulls[RESULT_NCOLUMNS] = {0};
+	HeapTuple	tuple;
+	char	   *base_url;
+
+	fc_get_credentials(&creds);
+
+	/* Request, answer and parse tree are freed together after each call. */
+	call_context = AllocSetContextCreate(CurrentMemoryContext, "facecompare call",
+										 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(call_context);
+
+	base_url = fc_service_base_url();
+	fc_build_request(&request, base_url, &creds, merchant_biz_id, source, target);
+	fc_http_post(&request, &http);
+	parse_answer(&http, &response);
+	if (response.kind != FC_RESPONSE_VERDICT)
+		fc_raise_answer_error(&response, base_url);
+
+	MemoryContextSwitchTo(caller_context);
+	values[RESULT_TRANSACTION_ID] = CStringGetTextDatum(response.transaction_id);
+	values[RESULT_PASSED] = BoolGetDatum(response.passed);
+	values[RESULT_SCORE] = DirectFunctionCall3(numeric_in,
+											   CStringGetDatum(response.score),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1));
+	values[RESULT_REQUEST_ID] = CStringGetTextDatum(response.request_id);
+	values[RESULT_MERCHANT_BIZ_ID] = CStringGetTextDatum(merchant_biz_id);
+	tuple = heap_form_tuple(tupdesc, values, nulls);
+	MemoryContextDelete(call_context);
+
+	return tuple->t_data;
+}
+
+static Datum
+compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
+{
+	TupleDesc	tupdesc;
+	FcImageArg	source;
+	FcImageArg	target;
+	const char *given_id = NULL;
+	uint32		args_hash;
+	HeapTupleHeader result;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	if (tupdesc->natts != RESULT_NCOLUMNS)
+		elog(ERROR, "facecompare.result has %d columns, expected %d",
+			 tupdesc->natts, RESULT_NCOLUMNS);
+
+	get_image_arg(fcinfo, 0, source_is_url, "source", &source);
+	get_image_arg(fcinfo, 1, target_is_url, "target", &target);
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+	{
+		given_id = text_to_cstring(PG_GETARG_TEXT_PP(2));
+		fc_check_merchant_biz_id(given_id);
+	}
+	fc_check_image_arg(&source);
+	fc_check_image_arg(&target);
+
+	args_hash = hash_args(&source, &target, given_id);
+	result = memo_take(fcinfo, args_hash);
+	if (result == NULL)
+	{
+		result = compare_remote(tupdesc, &source, &target,
+								given_id ? given_id : fc_new_merchant_biz_id());
+		memo_store(fcinfo, args_hash, result);
+	}
+	PG_RETURN_HEAPTUPLEHEADER(result);
+}
+
+PG_FUNCTION_INFO_V1(facecompare_compare_bytea_bytea);
+Datum
+facecompare_compare_bytea_bytea(PG_FUNCTION_ARGS)
+{
+	return compare_images(fcinfo, false, false);
+}
+
+PG_FUNCTION_INFO_V1(facecompare_compare_url_bytea);
+Datum
+facecompare_compare_url_bytea(PG_FUNCTION_ARGS)
+{
+	return compare_images(fcinfo, true, false);
+}
+
+PG_FUNCTION_INFO_V1(facecompare_compare_bytea_url);
+Datum
+facecompare_compare_bytea_url(PG_FUNCTION_ARGS)
+{
+	return compare_images(fcinfo, false, true);
+}
+
+PG_FUNCTION_INFO_V1(facecompare_compare_url_url);
+Datum
+facecompare_compare_url_url(PG_FUNCTION_ARGS)
+{
+	return compare_images(fcinfo, true, true);
+}
+
+PG_FUNCTION_INFO_V1(facecompare_service_url);
+Datum
+facecompare_service_url(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(fc_service_base_url()));
+}

@@ -1,0 +1,403 @@
+/*
+ * http.c
+ *		Send one request to the service over the backend's libcurl handle.
+ *
+ * One easy handle and one multi handle live as long as the backend, so
+ * connections and TLS sessions are reused from call to call.  The transfer
+ * is driven through the multi-socket API: curl tells us which sockets to
+ * watch and when its next timer is due, and we wait on those sockets and the
+ * process latch together.  Query cancel and statement_timeout set the latch,
+ * so a wait ends at once rather than at curl's next progress tick.
+ *
+ * curl allocates with malloc, outside any memory context: the only such
+ * memory held across a possible ERROR is the header list, which a PG_FINALLY
+ * frees, and the easy handle is always detached from the multi handle there
+ * so the next call starts clean.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "http.h"
+#include "settings.h"
+
+/* curl rarely holds more than two sockets for one transfer (happy eyeballs). */
+#define MAX_WATCHED_SOCKETS 8
+
+/* Longest single wait when curl has no timer running: a safety net. */
+#define MAX_WAIT_MS 1000
+
+typedef struct WatchedSocket
+{
+	curl_socket_t fd;
+	int			what;			/* CURL_POLL_IN, _OUT or _INOUT */
+} WatchedSocket;
+
+/* Where the write callback puts the answer. */
+typedef struct ResponseSink
+{
+	MemoryContext context;
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	bool		too_large;
+	bool		out_of_memory;
+} ResponseSink;
+
+static CURLM *multi_handle = NULL;
+static CURL *easy_handle = NULL;
+static WatchedSocket watched[MAX_WATCHED_SOCKETS];
+static int	nwatched = 0;
+static TimestampTz timer_due = 0;	/* 0: curl has no timer running */
+static bool socket_table_full = false;
+
+/* curl tells us which sockets to watch for what. */
+static int
+socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	int			i;
+
+	for (i = 0; i < nwatched; i++)
+		if (watched[i].fd == fd)
+			break;
+
+	if (what == CURL_POLL_REMOVE)
+	{
+		if (i < nwatched)
+			watched[i] = watched[--nwatched];
+		return 0;
+	}
+	if (i == nwatched)
+	{
+		if (nwatched == MAX_WATCHED_SOCKETS)
+		{
+			socket_table_full = true;
+			return -1;
+		}
+		nwatched++;
+	}
+	watched[i].fd = fd;
+	watched[i].what = what;
+	return 0;
+}
+
+/* curl tells us when it next needs to be called whatever the sockets do. */
+static int
+timer_callback(CURLM *multi, long timeout_ms, void *userp)
+{
+	if (timeout_ms < 0)
+		timer_due = 0;
+	else
+		timer_due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	return 0;
+}
+
+/*
+ * Collect the answer.  Never raise an ERROR here (it would unwind through
+ * curl): refusing the data makes curl stop with CURLE_WRITE_ERROR instead.
+ */
+static size_t
+write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	ResponseSink *sink = (ResponseSink *) userdata;
+	size_t		n = size * nmemb;
+
+	if (sink->len + n > FC_MAX_RESPONSE_BYTES)
+	{
+		sink->too_large = true;
+		return 0;
+	}
+	if (sink->len + n + 1 > sink->cap)
+	{
+		size_t		cap = Max(sink->cap * 2, sink->len + n + 1);
+		char	   *data;
+
+		cap = Min(cap, (size_t) FC_MAX_RESPONSE_BYTES + 1);
+		data = MemoryContextAllocExtended(sink->context, cap, MCXT_ALLOC_NO_OOM);
+		if (data == NULL)
+		{
+			sink->out_of_memory = true;
+			return 0;
+		}
+		if (sink->data)
+		{
+			memcpy(data, sink->data, sink->len);
+			pfree(sink->data);
+		}
+		sink->data = data;
+		sink->cap = cap;
+	}
+	memcpy(sink->data + sink->len, ptr, n);
+	sink->len += n;
+	sink->data[sink->len] = '\0';
+	return n;
+}
+
+/* Create the backend's handles on first use. */
+static void
+ensure_handles(void)
+{
+	if (easy_handle != NULL)
+		return;
+
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not initialize libcurl")));
+	multi_handle = curl_multi_init();
+	if (multi_handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not create a libcurl multi handle.")));
+	curl_multi_setopt(multi_handle, CURLMOPT_SOCKETFUNCTION, socket_callback);
+	curl_multi_setopt(multi_handle, CURLMOPT_TIMERFUNCTION, timer_callback);
+
+	easy_handle = curl_easy_init();
+	if (easy_handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not create a libcurl easy handle.")));
+}
+
+/* Milliseconds until curl's timer is due, capped; 0 when already due. */
+static long
+wait_budget_ms(void)
+{
+	long		secs;
+	int			usecs;
+
+	if (timer_due == 0)
+		return MAX_WAIT_MS;
+	TimestampDifference(GetCurrentTimestamp(), timer_due, &secs, &usecs);
+	return Min(secs * 1000 + (usecs + 999) / 1000, MAX_WAIT_MS);
+}
+
+/*
+ * Wait for a watched socket, the latch or curl's timer.  Fills fired[] with
+ * the curl event mask of each watched socket (0 when quiet) and returns
+ * whether the latch was set.
+ */
+static bool
+wait_for_activity(long timeout_ms, int *fired)
+{
+	WaitEvent	occurred[MAX_WATCHED_SOCKETS + 2];
+	WaitEventSet *volatile set = NULL;
+	int			noccurred = 0;
+	bool		latch_set = false;
+
+	memset(fired, 0, sizeof(int) * MAX_WATCHED_SOCKETS);
+	PG_TRY();
+	{
+		set = CreateWaitEventSet(CurrentMemoryContext, nwatched + 2);
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (int i = 0; i < nwatched; i++)
+		{
+			uint32		events = 0;
+
+			if (watched[i].what & CURL_POLL_IN)
+				events |= WL_SOCKET_READABLE;
+			if (watched[i].what & CURL_POLL_OUT)
+				events |= WL_SOCKET_WRITEABLE;
+			if (events)
+				AddWaitEventToSet(set, events, watched[i].fd, NULL,
+								  (void *) (intptr_t) i);
+		}
+		noccurred = WaitEventSetWait(set, timeout_ms, occurred,
+									 lengthof(occurred), PG_WAIT_EXTENSION);
+	}
+	PG_FINALLY();
+	{
+		if (set)
+			FreeWaitEventSet(set);
+	}
+	PG_END_TRY();
+
+	for (int i = 0; i < noccurred; i++)
+	{
+		if (occurred[i].events & WL_LATCH_SET)
+			latch_set = true;
+		else if (occurred[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+		{
+			int			slot = (int) (intptr_t) occurred[i].user_data;
+
+			if (occurred[i].events & WL_SOCKET_READABLE)
+				fired[slot] |= CURL_CSELECT_IN;
+			if (occurred[i].events & WL_SOCKET_WRITEABLE)
+				fired[slot] |= CURL_CSELECT_OUT;
+		}
+	}
+	return latch_set;
+}
+
+/* Drive the transfer to its end; return curl's verdict on it. */
+static CURLcode
+run_transfer(void)
+{
+	int			running = 0;
+	int			fired[MAX_WATCHED_SOCKETS];
+	CURLMsg    *msg;
+	int			pending;
+
+	curl_multi_socket_action(multi_handle, CURL_SOCKET_TIMEOUT, 0, &running);
+	while (running > 0)
+	{
+		curl_socket_t fds[MAX_WATCHED_SOCKETS];
+		int			nfds = nwatched;
+		bool		any_fired = false;
+
+		if (wait_for_activity(wait_budget_ms(), fired))
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+
+		/* The callbacks below may reshuffle watched[]: act on a copy. */
+		for (int i = 0; i < nfds; i++)
+			fds[i] = watched[i].fd;
+		for (int i = 0; i < nfds; i++)
+		{
+			if (fired[i] == 0)
+				continue;
+			any_fired = true;
+			curl_multi_socket_action(multi_handle, fds[i], fired[i], &running);
+		}
+		if (!any_fired || (timer_due != 0 && GetCurrentTimestamp() >= timer_due))
+			curl_multi_socket_action(multi_handle, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+
+	while ((msg = curl_multi_info_read(multi_handle, &pending)) != NULL)
+	{
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy_handle)
+			return msg->data.result;
+	}
+	return socket_table_full ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
+}
+
+/* Raise the ERROR for a transfer that did not complete. */
+static void
+raise_transfer_error(CURLcode rc, const char *errbuf, const ResponseSink *sink,
+					 const char *base_url)
+{
+	const char *cause = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+
+	if (sink->too_large)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("answer from FaceCompare endpoint \"%s\" is larger than %d bytes",
+						base_url, FC_MAX_RESPONSE_BYTES),
+				 errdetail("A FaceCompare answer is a small JSON document; the rest was not read.")));
+	if (sink->out_of_memory)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not store the answer from FaceCompare endpoint \"%s\".", base_url)));
+
+	switch (rc)
+	{
+		case CURLE_OPERATION_TIMEDOUT:
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("FaceCompare request to \"%s\" timed out", base_url),
+					 errdetail("%s", cause),
+					 errhint("facecompare.timeout is %d ms and facecompare.connect_timeout %d ms.",
+							 fc_timeout_ms, fc_connect_timeout_ms)));
+			break;
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CACERT_BADFILE:
+			ereport(ERROR,
+					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+					 errmsg("could not connect to FaceCompare endpoint \"%s\"", base_url),
+					 errdetail("%s", cause)));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("FaceCompare request to \"%s\" failed", base_url),
+					 errdetail("%s", cause)));
+	}
+}
+
+void
+fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
+{
+	struct curl_slist *volatile headers = NULL;
+	volatile bool attached = false;
+	char		errbuf[CURL_ERROR_SIZE];
+	ResponseSink sink = {0};
+	CURLcode	rc;
+
+	ensure_handles();
+	sink.context = CurrentMemoryContext;
+	errbuf[0] = '\0';
+	socket_table_full = false;
+
+	curl_easy_setopt(easy_handle, CURLOPT_URL, req->url);
+	curl_easy_setopt(easy_handle, CURLOPT_POST, 1L);
+	curl_easy_setopt(easy_handle, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(easy_handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+	curl_easy_setopt(easy_handle, CURLOPT_WRITEFUNCTION, write_callback);
+	curl_easy_setopt(easy_handle, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(easy_handle, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy_handle, CURLOPT_TIMEOUT_MS, (long) fc_timeout_ms);
+	curl_easy_setopt(easy_handle, CURLOPT_CONNECTTIMEOUT_MS, (long) fc_connect_timeout_ms);
+	/* No signals from curl in a backend; we own the waiting. */
+	curl_easy_setopt(easy_handle, CURLOPT_NOSIGNAL, 1L);
+	/* A redirect would carry the signed request elsewhere: never follow. */
+	curl_easy_setopt(easy_handle, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy_handle, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy_handle, CURLOPT_TCP_KEEPALIVE, 1L);
+
+	PG_TRY();
+	{
+		for (int i = 0; i < req->nheaders; i++)
+		{
+			struct curl_slist *appended = curl_slist_append(headers, req->headers[i]);
+
+			if (appended == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("out of memory")));
+			headers = appended;
+		}
+		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, headers);
+
+		if (curl_multi_add_handle(multi_handle, easy_handle) != CURLM_OK)
+			elog(ERROR, "could not add the libcurl handle to its multi handle");
+		attached = true;
+
+		rc = run_transfer();
+		if (rc != CURLE_OK)
+			raise_transfer_error(rc, errbuf, &sink, req->base_url);
+		curl_easy_getinfo(easy_handle, CURLINFO_RESPONSE_CODE, &resp->status);
+	}
+	PG_FINALLY();
+	{
+		if (attached)
+			curl_multi_remove_handle(multi_handle, easy_handle);
+		/* Leave no pointer into memory that is about to be freed. */
+		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(easy_handle, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(easy_handle, CURLOPT_WRITEDATA, NULL);
+		curl_easy_setopt(easy_handle, CURLOPT_ERRORBUFFER, NULL);
+		curl_slist_free_all(headers);
+	}
+	PG_END_TRY();
+
+	if (sink.data == NULL)
+		sink.data = palloc0(1);
+	resp->body = sink.data;
+	resp->len = sink.len;
+}

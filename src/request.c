@@ -1,0 +1,270 @@
+/*
+ * request.c
+ *		From SQL arguments to a signed FaceCompare HTTP request.
+ *
+ * Every rule the service would enforce on its own, and that we can check
+ * locally, is checked here before any network traffic, so a bad row fails
+ * fast with the rule it broke instead of costing a round trip and a quota.
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "common/base64.h"
+
+#include "image.h"
+#include "request.h"
+#include "sign.h"
+#include "strbuf.h"
+
+#define API_ACTION		"FaceCompare"
+#define API_VERSION		"2022-08-09"
+#define CONTENT_TYPE	"application/x-www-form-urlencoded"
+#define USER_AGENT		"facecompare/0.1.0 (PostgreSQL extension)"
+
+/* Hex of len random bytes from the strong source; out holds 2 * len + 1. */
+static void
+random_hex(char *out, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char bytes[32];
+
+	Assert(len <= sizeof(bytes));
+	if (!pg_strong_random(bytes, len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes")));
+	for (size_t i = 0; i < len; i++)
+	{
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 0x0F];
+	}
+	out[2 * len] = '\0';
+}
+
+char *
+fc_new_merchant_biz_id(void)
+{
+	char	   *id = palloc(FC_MERCHANT_BIZ_ID_MAX + 1);
+
+	random_hex(id, FC_MERCHANT_BIZ_ID_MAX / 2);
+	return id;
+}
+
+/* Ensure the id is 1 to 32 ASCII letters or digits, as the API requires. */
+void
+fc_check_merchant_biz_id(const char *id)
+{
+	size_t		len = strlen(id);
+
+	if (len == 0 || len > FC_MERCHANT_BIZ_ID_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("merchant_biz_id must be 1 to %d ASCII letters or digits",
+						FC_MERCHANT_BIZ_ID_MAX),
+				 errdetail("The value given has %zu characters.", len),
+				 errhint("Pass NULL to have a unique id generated.")));
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) id[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("merchant_biz_id must be 1 to %d ASCII letters or digits",
+							FC_MERCHANT_BIZ_ID_MAX),
+					 errdetail("Character %zu is not an ASCII letter or digit.", i + 1),
+					 errhint("Pass NULL to have a unique id generated.")));
+	}
+}
+
+/* Ensure a URL argument is an http(s) URL the service could download. */
+static void
+check_image_url(const FcImageArg *image)
+{
+	const char *url = image->url;
+
+	if (url[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s image URL is empty", image->side)));
+	if (pg_strncasecmp(url, "https://", 8) != 0 && pg_strncasecmp(url, "http://", 7) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s image URL must use http or https", image->side),
+				 errdetail("The service downloads the picture from a public http:// or https:// URL."),
+				 (url[0] == '\\' && url[1] == 'x')
+				 ? errhint("The value looks like bytea text; an untyped literal is taken as a URL, so cast it: '\\x...'::bytea.")
+				 : 0));
+	for (const char *p = url; *p; p++)
+	{
+		if ((unsigned char) *p < 0x20 || *p == 0x7F)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s image URL contains a control character", image->side)));
+	}
+}
+
+/* Does the start of the data look like the base64 text of a JPEG or PNG? */
+static bool
+looks_base64_encoded(const char *bytes, size_t len)
+{
+	return (len >= 4 && memcmp(bytes, "/9j/", 4) == 0) ||
+		(len >= 6 && memcmp(bytes, "iVBORw", 6) == 0);
+}
+
+/* Ensure an image argument is a JPEG or PNG within the transfer limit. */
+static void
+check_image_bytes(const FcImageArg *image)
+{
+	size_t		encoded;
+
+	if (image->len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s image is empty", image->side)));
+	if (fc_image_format((const unsigned char *) image->bytes, image->len) == FC_IMAGE_UNKNOWN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s image is neither JPEG nor PNG", image->side),
+				 errdetail("The service accepts JPG, JPEG and PNG pictures; the first bytes of this one match neither format."),
+				 looks_base64_encoded(image->bytes, image->len)
+				 ? errhint("The bytes look base64-encoded: pass decode(value, 'base64').")
+				 : 0));
+	encoded = fc_base64_length(image->len);
+	if (encoded > FC_MAX_ENCODED_PICTURE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s image is too large: %zu bytes, %zu once base64-encoded",
+						image->side, image->len, encoded),
+				 errdetail("The service takes at most %d bytes of base64 per picture, so an image of at most %d bytes.",
+						   FC_MAX_ENCODED_PICTURE, FC_MAX_ENCODED_PICTURE / 4 * 3),
+				 errhint("Compress or downscale the image (50 to 100 kB is recommended), or pass its URL.")));
+}
+
+void
+fc_check_image_arg(const FcImageArg *image)
+{
+	if (image->is_url)
+		check_image_url(image);
+	else
+		check_image_bytes(image);
+}
+
+/* Append name=percent(base64(image)) to the form body. */
+static void
+append_picture_field(FcStrBuf *body, const char *name, const FcImageArg *image)
+{
+	int			b64_cap = pg_b64_enc_len((int) image->len);
+	char	   *b64 = palloc(b64_cap + 1);
+	int			b64_len = pg_b64_encode(image->bytes, (int) image->len, b64, b64_cap);
+
+	if (b64_len < 0)
+		elog(ERROR, "could not base64-encode the %s image", image->side);
+	if (body->len > 0)
+		fc_strbuf_putc(body, '&');
+	fc_strbuf_puts(body, name);
+	fc_strbuf_putc(body, '=');
+	fc_percent_encode(body, b64, (size_t) b64_len);
+	pfree(b64);
+}
+
+/* The host[:port] of an http(s) base URL, as the Host header carries it. */
+static char *
+url_authority(const char *base_url)
+{
+	const char *start = strstr(base_url, "://");
+
+	start = start ? start + 3 : base_url;
+	return pnstrdup(start, strcspn(start, "/?#"));
+}
+
+void
+fc_build_request(FcHttpRequest *req, const char *base_url,
+				 const FcCredentials *creds, const char *merchant_biz_id,
+				 const FcImageArg *source, const FcImageArg *target)
+{
+	FcPair		query[3];
+	int			nquery = 0;
+	FcPair		signed_headers[10];
+	int			nsigned = 0;
+	FcStrBuf	buf,
+				body;
+	char		body_hash[FC_HEX_SHA256_LEN + 1];
+	char		signature[FC_HEX_SHA256_LEN + 1];
+	char		nonce[33];
+	char		date[32];
+	char	   *host = url_authority(base_url);
+	char	   *canonical_query;
+	struct tm	tm;
+	time_t		now = time(NULL);
+	int			n = 0;
+
+	/* Query: the id and the URLs.  Body: the pictures as base64. */
+	query[nquery++] = (FcPair) {"MerchantBizId", merchant_biz_id};
+	if (source->is_url)
+		query[nquery++] = (FcPair) {"SourceFacePictureUrl", source->url};
+	if (target->is_url)
+		query[nquery++] = (FcPair) {"TargetFacePictureUrl", target->url};
+	fc_sort_pairs(query, nquery);
+	fc_strbuf_init(&buf);
+	fc_canonical_query(&buf, query, nquery);
+	canonical_query = pstrdup(buf.data);
+
+	fc_strbuf_init(&body);
+	if (!source->is_url)
+		append_picture_field(&body, "SourceFacePicture", source);
+	if (!target->is_url)
+		append_picture_field(&body, "TargetFacePicture", target);
+	fc_sha256_hex(body.data, body.len, body_hash);
+
+	/* Each request is new to the gateway: fresh date and nonce. */
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	random_hex(nonce, 16);
+
+	/* The signed headers, already in name order. */
+	signed_headers[nsigned++] = (FcPair) {"content-type", CONTENT_TYPE};
+	signed_headers[nsigned++] = (FcPair) {"host", host};
+	if (creds->security_token)
+		signed_headers[nsigned++] = (FcPair) {"x-acs-accesskey-id", creds->access_key_id};
+	signed_headers[nsigned++] = (FcPair) {"x-acs-action", API_ACTION};
+	signed_headers[nsigned++] = (FcPair) {"x-acs-content-sha256", body_hash};
+	signed_headers[nsigned++] = (FcPair) {"x-acs-date", date};
+	if (creds->security_token)
+		signed_headers[nsigned++] = (FcPair) {"x-acs-security-token", creds->security_token};
+	signed_headers[nsigned++] = (FcPair) {"x-acs-signature-nonce", nonce};
+	signed_headers[nsigned++] = (FcPair) {"x-acs-version", API_VERSION};
+
+	fc_strbuf_reset(&buf);
+	{
+		FcStrBuf	creq;
+
+		fc_strbuf_init(&creq);
+		fc_canonical_request(&creq, "POST", "/", canonical_query,
+							 signed_headers, nsigned, body_hash);
+		fc_string_to_sign(&buf, creq.data, creq.len);
+		fc_strbuf_free(&creq);
+	}
+	fc_hmac_sha256_hex(creds->access_key_secret, strlen(creds->access_key_secret),
+					   buf.data, buf.len, signature);
+
+	req->headers = palloc(sizeof(char *) * (nsigned + 4));
+	for (int i = 0; i < nsigned; i++)
+		req->headers[n++] = psprintf("%s: %s", signed_headers[i].name, signed_headers[i].value);
+	fc_strbuf_reset(&buf);
+	fc_signed_header_list(&buf, signed_headers, nsigned);
+	req->headers[n++] = psprintf("Authorization: " FC_SIGN_ALGORITHM " Credential=%s,SignedHeaders=%s,Signature=%s",
+								 creds->access_key_id, buf.data, signature);
+	req->headers[n++] = pstrdup("Accept: application/json");
+	req->headers[n++] = pstrdup("User-Agent: " USER_AGENT);
+	/* A 100-continue exchange would cost a round trip per call. */
+	req->headers[n++] = pstrdup("Expect:");
+	req->nheaders = n;
+
+	req->base_url = pstrdup(base_url);
+	req->url = psprintf("%s/?%s", base_url, canonical_query);
+	req->body = body.data;
+	req->body_len = body.len;
+	fc_strbuf_free(&buf);
+}

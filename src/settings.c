@@ -1,0 +1,234 @@
+/*
+ * settings.c
+ *		The facecompare.* settings.
+ *
+ * Everything that decides where a signed request goes, or with which key, is
+ * PGC_SUSET: a plain role's SET fails, so it can neither redirect a request
+ * signed with the server's key nor swap in another key.  The secret and the
+ * token are never shown: SHOW and current_setting() print a mask, and
+ * pg_settings does not list them.
+ */
+#include "postgres.h"
+
+#include <stdlib.h>
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "settings.h"
+
+/* The service's regions, in the order of the API page. */
+typedef enum FcRegion
+{
+	FC_REGION_SINGAPORE,
+	FC_REGION_INDONESIA,
+	FC_REGION_MALAYSIA,
+	FC_REGION_HONG_KONG
+} FcRegion;
+
+static const struct config_enum_entry region_options[] = {
+	{"ap-southeast-1", FC_REGION_SINGAPORE, false},
+	{"ap-southeast-5", FC_REGION_INDONESIA, false},
+	{"ap-southeast-3", FC_REGION_MALAYSIA, false},
+	{"cn-hongkong", FC_REGION_HONG_KONG, false},
+	{NULL, 0, false}
+};
+
+#define SECRET_MASK "********"
+
+static char *access_key_id = NULL;
+static char *access_key_secret = NULL;
+static char *security_token = NULL;
+static int	region = FC_REGION_SINGAPORE;
+static bool use_internal_endpoint = false;
+static char *endpoint = NULL;
+int			fc_timeout_ms = 10000;
+int			fc_connect_timeout_ms = 5000;
+
+/* Show a secret as a mask when set, so SHOW and current_setting() reveal nothing. */
+static const char *
+show_secret(const char *value)
+{
+	return (value != NULL && value[0] != '\0') ? SECRET_MASK : "";
+}
+
+static const char *
+show_access_key_secret(void)
+{
+	return show_secret(access_key_secret);
+}
+
+static const char *
+show_security_token(void)
+{
+	return show_secret(security_token);
+}
+
+/* Ensure facecompare.endpoint is empty or an http(s) base URL with no path. */
+static bool
+check_endpoint(char **newval, void **extra, GucSource source)
+{
+	const char *value = *newval;
+	const char *authority;
+	size_t		authority_len;
+
+	if (value == NULL || value[0] == '\0')
+		return true;
+
+	if (strncmp(value, "https://", 8) == 0)
+		authority = value + 8;
+	else if (strncmp(value, "http://", 7) == 0)
+		authority = value + 7;
+	else
+	{
+		GUC_check_errdetail("The endpoint must start with https:// or http://.");
+		return false;
+	}
+	authority_len = strcspn(authority, "/?#");
+	if (authority_len == 0 || strspn(authority, "/") != 0)
+	{
+		GUC_check_errdetail("The endpoint must name a host.");
+		return false;
+	}
+	if (authority[authority_len] != '\0' && strcmp(authority + authority_len, "/") != 0)
+	{
+		GUC_check_errdetail("The endpoint is a base URL such as \"https://host:port\": it takes no path, query or fragment.");
+		return false;
+	}
+	if (strpbrk(value, " \t\r\n@") != NULL)
+	{
+		GUC_check_errdetail("The endpoint must not contain blanks or user information.");
+		return false;
+	}
+	return true;
+}
+
+void
+fc_settings_init(void)
+{
+	DefineCustomStringVariable("facecompare.access_key_id",
+							   "AccessKey ID used to sign FaceCompare calls.",
+							   "Empty means: use the environment variable ALIBABA_CLOUD_ACCESS_KEY_ID of the server.",
+							   &access_key_id, "",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("facecompare.access_key_secret",
+							   "AccessKey secret used to sign FaceCompare calls (never shown).",
+							   "Empty means: use the environment variable ALIBABA_CLOUD_ACCESS_KEY_SECRET of the server.",
+							   &access_key_secret, "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   NULL, NULL, show_access_key_secret);
+	DefineCustomStringVariable("facecompare.security_token",
+							   "STS security token sent with temporary credentials (never shown).",
+							   "Empty means: use the environment variable ALIBABA_CLOUD_SECURITY_TOKEN of the server, if any.",
+							   &security_token, "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   NULL, NULL, show_security_token);
+	DefineCustomEnumVariable("facecompare.region",
+							 "Region of the FaceCompare service.",
+							 "One of ap-southeast-1 (Singapore), ap-southeast-5 (Indonesia), ap-southeast-3 (Malaysia), cn-hongkong.",
+							 &region, FC_REGION_SINGAPORE, region_options,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomBoolVariable("facecompare.use_internal_endpoint",
+							 "Call the region's internal (-vpc) endpoint instead of the public one.",
+							 "Only reachable from a VPC in the same region.",
+							 &use_internal_endpoint, false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomStringVariable("facecompare.endpoint",
+							   "Base URL that overrides the region's endpoint, such as http://127.0.0.1:8089 for the emulator.",
+							   "Empty means: the region's endpoint.",
+							   &endpoint, "",
+							   PGC_SUSET, 0,
+							   check_endpoint, NULL, NULL);
+	DefineCustomIntVariable("facecompare.timeout",
+							"Longest time one FaceCompare call may take, connection included.",
+							NULL,
+							&fc_timeout_ms, 10000, 1, 3600 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.connect_timeout",
+							"Longest time to wait for a connection to the FaceCompare endpoint.",
+							NULL,
+							&fc_connect_timeout_ms, 5000, 1, 3600 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("facecompare");
+}
+
+char *
+fc_service_base_url(void)
+{
+	size_t		len;
+
+	if (endpoint != NULL && endpoint[0] != '\0')
+	{
+		len = strlen(endpoint);
+		if (endpoint[len - 1] == '/')
+			len--;
+		return pnstrdup(endpoint, len);
+	}
+	return psprintf("https://cloudauth-intl%s.%s.aliyuncs.com",
+					use_internal_endpoint ? "-vpc" : "",
+					region_options[region].name);
+}
+
+/* An environment variable's value, or NULL when unset or empty. */
+static const char *
+env_or_null(const char *name)
+{
+	const char *value = getenv(name);
+
+	return (value != NULL && value[0] != '\0') ? value : NULL;
+}
+
+static inline const char *
+nonempty_or_null(const char *value)
+{
+	return (value != NULL && value[0] != '\0') ? value : NULL;
+}
+
+/*
+ * Credentials come wholly from the settings when facecompare.access_key_id
+ * is set, else wholly from the environment as the official SDKs read it: a
+ * key from one place never meets a secret or token from the other.
+ */
+void
+fc_get_credentials(FcCredentials *creds)
+{
+	bool		from_settings = nonempty_or_null(access_key_id) != NULL;
+
+	if (from_settings)
+	{
+		creds->access_key_id = access_key_id;
+		creds->access_key_secret = nonempty_or_null(access_key_secret);
+		creds->security_token = nonempty_or_null(security_token);
+	}
+	else
+	{
+		creds->access_key_id = env_or_null("ALIBABA_CLOUD_ACCESS_KEY_ID");
+		creds->access_key_secret = env_or_null("ALIBABA_CLOUD_ACCESS_KEY_SECRET");
+		creds->security_token = env_or_null("ALIBABA_CLOUD_SECURITY_TOKEN");
+	}
+
+	if (creds->access_key_id == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("facecompare.access_key_id is not set"),
+				 errdetail("FaceCompare calls are signed with an AccessKey, and none is configured."),
+				 errhint("Run ALTER SYSTEM SET facecompare.access_key_id = '...' and SELECT pg_reload_conf(), or set ALIBABA_CLOUD_ACCESS_KEY_ID in the server's environment.")));
+	if (creds->access_key_secret == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("facecompare.access_key_secret is not set"),
+				 errdetail("The AccessKey %s is configured %s, but its secret is not.",
+						   creds->access_key_id,
+						   from_settings ? "in facecompare.access_key_id" : "in ALIBABA_CLOUD_ACCESS_KEY_ID"),
+				 errhint(from_settings
+						 ? "Run ALTER SYSTEM SET facecompare.access_key_secret = '...' and SELECT pg_reload_conf()."
+						 : "Set ALIBABA_CLOUD_ACCESS_KEY_SECRET in the server's environment.")));
+}

@@ -1,0 +1,31 @@
+/*
+ * settings.h
+ *		The facecompare.* settings: credentials, where calls go, timeouts.
+ */
+#ifndef SETTINGS_H
+#define SETTINGS_H
+
+/* Credentials for one call, from the settings or else the environment. */
+typedef struct FcCredentials
+{
+	const char *access_key_id;
+	const char *access_key_secret;
+	const char *security_token; /* NULL unless STS credentials are used */
+} FcCredentials;
+
+extern int	fc_timeout_ms;
+extern int	fc_connect_timeout_ms;
+
+/* Define the settings; called once from _PG_init. */
+extern void fc_settings_init(void);
+
+/*
+ * The base URL calls go to, without a trailing slash: facecompare.endpoint
+ * when set, else the region's public or internal host.  palloc'd.
+ */
+extern char *fc_service_base_url(void);
+
+/* Fill creds or raise an error naming the setting to set. */
+extern void fc_get_credentials(FcCredentials *creds);
+
+#endif							/* SETTINGS_H */
