@@ -11,6 +11,7 @@ OBJS = \
 	src/fcmem_pg.o \
 	src/http.o \
 	src/image.o \
+	src/redact.o \
 	src/request.o \
 	src/response.o \
 	src/settings.o \

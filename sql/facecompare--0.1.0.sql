@@ -56,3 +56,18 @@ LANGUAGE C STABLE PARALLEL SAFE;
 
 COMMENT ON FUNCTION facecompare.service_url() IS
 'Base URL that calls go to now: facecompare.endpoint, or the host of facecompare.region (-vpc with facecompare.use_internal_endpoint)';
+
+-- Who may call: members of facecompare_user, not PUBLIC.  Each call spends the
+-- server's AccessKey quota and sends biometric data abroad, so it is granted,
+-- not assumed.  The role is cluster-wide and outlives the extension.
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'facecompare_user') THEN
+		CREATE ROLE facecompare_user NOLOGIN;
+	END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA facecompare TO facecompare_user;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA facecompare FROM PUBLIC;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA facecompare TO facecompare_user;

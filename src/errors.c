@@ -28,6 +28,7 @@ fc_raise_answer_error(const FcResponse *response, const char *base_url)
 	if (response->kind == FC_RESPONSE_MALFORMED)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errhidestmt(true),
 				 errmsg("FaceCompare endpoint \"%s\" sent an answer that cannot be used: %s",
 						base_url, response->problem),
 				 errdetail("RequestId: %s; HTTP status %d.", request_id, response->http_status),
@@ -37,6 +38,7 @@ fc_raise_answer_error(const FcResponse *response, const char *base_url)
 	if (response->code == NULL)
 		ereport(ERROR,
 				(errcode(sqlstate_of(entry)),
+				 errhidestmt(true),
 				 errmsg("FaceCompare endpoint \"%s\" answered HTTP %d without an error code",
 						base_url, response->http_status),
 				 errdetail("RequestId: %s; HTTP status %d.", request_id, response->http_status),
@@ -44,6 +46,7 @@ fc_raise_answer_error(const FcResponse *response, const char *base_url)
 
 	ereport(ERROR,
 			(errcode(sqlstate_of(entry)),
+			 errhidestmt(true),
 			 errmsg("FaceCompare failed with %s: %s", response->code,
 					response->message ? response->message : entry->message),
 			 errdetail("RequestId: %s; HTTP status %d.", request_id, response->http_status),

@@ -16,6 +16,7 @@
 
 #include "errors.h"
 #include "http.h"
+#include "redact.h"
 #include "request.h"
 #include "response.h"
 #include "settings.h"
@@ -63,6 +64,8 @@ void
 _PG_init(void)
 {
 	fc_settings_init();
+	fc_redact_init();
+	fc_warn_if_secrets_exposed();
 }
 
 /* cJSON's allocator while we parse: palloc, so an ERROR frees the tree. */
@@ -192,6 +195,7 @@ get_image_arg(FunctionCallInfo fcinfo, int argno, bool is_url, const char *side,
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("%s image is NULL", side),
 				 errdetail("FaceCompare needs each image, as bytes (bytea) or as a URL (text)."),
 				 errhint("Filter out rows without both images, e.g. WHERE %s IS NOT NULL.", side)));

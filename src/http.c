@@ -154,6 +154,7 @@ ensure_handles(void)
 	if (multi_handle == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errhidestmt(true),
 				 errmsg("out of memory"),
 				 errdetail("Could not create a libcurl multi handle.")));
 	curl_multi_setopt(multi_handle, CURLMOPT_SOCKETFUNCTION, socket_callback);
@@ -163,6 +164,7 @@ ensure_handles(void)
 	if (easy_handle == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errhidestmt(true),
 				 errmsg("out of memory"),
 				 errdetail("Could not create a libcurl easy handle.")));
 }
@@ -292,12 +294,14 @@ raise_transfer_error(CURLcode rc, const char *errbuf, const ResponseSink *sink,
 	if (sink->too_large)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errhidestmt(true),
 				 errmsg("answer from FaceCompare endpoint \"%s\" is larger than %d bytes",
 						base_url, FC_MAX_RESPONSE_BYTES),
 				 errdetail("A FaceCompare answer is a small JSON document; the rest was not read.")));
 	if (sink->out_of_memory)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errhidestmt(true),
 				 errmsg("out of memory"),
 				 errdetail("Could not store the answer from FaceCompare endpoint \"%s\".", base_url)));
 
@@ -306,6 +310,7 @@ raise_transfer_error(CURLcode rc, const char *errbuf, const ResponseSink *sink,
 		case CURLE_OPERATION_TIMEDOUT:
 			ereport(ERROR,
 					(errcode(ERRCODE_QUERY_CANCELED),
+					 errhidestmt(true),
 					 errmsg("FaceCompare request to \"%s\" timed out", base_url),
 					 errdetail("%s", cause),
 					 errhint("facecompare.timeout is %d ms and facecompare.connect_timeout %d ms.",
@@ -319,12 +324,14 @@ raise_transfer_error(CURLcode rc, const char *errbuf, const ResponseSink *sink,
 		case CURLE_SSL_CACERT_BADFILE:
 			ereport(ERROR,
 					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+					 errhidestmt(true),
 					 errmsg("could not connect to FaceCompare endpoint \"%s\"", base_url),
 					 errdetail("%s", cause)));
 			break;
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errhidestmt(true),
 					 errmsg("FaceCompare request to \"%s\" failed", base_url),
 					 errdetail("%s", cause)));
 	}
@@ -369,6 +376,7 @@ fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
 			if (appended == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errhidestmt(true),
 						 errmsg("out of memory")));
 			headers = appended;
 		}

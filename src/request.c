@@ -5,6 +5,9 @@
  * Every rule the service would enforce on its own, and that we can check
  * locally, is checked here before any network traffic, so a bad row fails
  * fast with the rule it broke instead of costing a round trip and a quota.
+ *
+ * Our errors carry errhidestmt: the statement that failed may hold image
+ * bytes (a bytea literal) or signed URLs, which must not reach the server log.
  */
 #include "postgres.h"
 
@@ -60,6 +63,7 @@ fc_check_merchant_biz_id(const char *id)
 	if (len == 0 || len > FC_MERCHANT_BIZ_ID_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("merchant_biz_id must be 1 to %d ASCII letters or digits",
 						FC_MERCHANT_BIZ_ID_MAX),
 				 errdetail("The value given has %zu characters.", len),
@@ -71,6 +75,7 @@ fc_check_merchant_biz_id(const char *id)
 		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errhidestmt(true),
 					 errmsg("merchant_biz_id must be 1 to %d ASCII letters or digits",
 							FC_MERCHANT_BIZ_ID_MAX),
 					 errdetail("Character %zu is not an ASCII letter or digit.", i + 1),
@@ -87,10 +92,12 @@ check_image_url(const FcImageArg *image)
 	if (url[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("%s image URL is empty", image->side)));
 	if (pg_strncasecmp(url, "https://", 8) != 0 && pg_strncasecmp(url, "http://", 7) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("%s image URL must use http or https", image->side),
 				 errdetail("The service downloads the picture from a public http:// or https:// URL."),
 				 (url[0] == '\\' && url[1] == 'x')
@@ -101,6 +108,7 @@ check_image_url(const FcImageArg *image)
 		if ((unsigned char) *p < 0x20 || *p == 0x7F)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errhidestmt(true),
 					 errmsg("%s image URL contains a control character", image->side)));
 	}
 }
@@ -122,10 +130,12 @@ check_image_bytes(const FcImageArg *image)
 	if (image->len == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("%s image is empty", image->side)));
 	if (fc_image_format((const unsigned char *) image->bytes, image->len) == FC_IMAGE_UNKNOWN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("%s image is neither JPEG nor PNG", image->side),
 				 errdetail("The service accepts JPG, JPEG and PNG pictures; the first bytes of this one match neither format."),
 				 looks_base64_encoded(image->bytes, image->len)
@@ -135,6 +145,7 @@ check_image_bytes(const FcImageArg *image)
 	if (encoded > FC_MAX_ENCODED_PICTURE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
 				 errmsg("%s image is too large: %zu bytes, %zu once base64-encoded",
 						image->side, image->len, encoded),
 				 errdetail("The service takes at most %d bytes of base64 per picture, so an image of at most %d bytes.",

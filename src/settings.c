@@ -45,6 +45,12 @@ static char *endpoint = NULL;
 int			fc_timeout_ms = 10000;
 int			fc_connect_timeout_ms = 5000;
 
+static inline const char *
+nonempty_or_null(const char *value)
+{
+	return (value != NULL && value[0] != '\0') ? value : NULL;
+}
+
 /* Show a secret as a mask when set, so SHOW and current_setting() reveal nothing. */
 static const char *
 show_secret(const char *value)
@@ -160,6 +166,27 @@ fc_settings_init(void)
 	MarkGUCPrefixReserved("facecompare");
 }
 
+/*
+ * Until a library is loaded, PostgreSQL keeps its settings as placeholders:
+ * plain strings that any role can read with SHOW or current_setting().  So a
+ * secret set in postgresql.conf or by ALTER SYSTEM is readable by everyone in
+ * every session that has not loaded facecompare yet, unless the library is in
+ * shared_preload_libraries.  Say so loudly when it was not preloaded.
+ */
+void
+fc_warn_if_secrets_exposed(void)
+{
+	if (process_shared_preload_libraries_in_progress)
+		return;
+	if (nonempty_or_null(access_key_secret) == NULL && nonempty_or_null(security_token) == NULL)
+		return;
+	ereport(WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("facecompare is not in shared_preload_libraries, so its secret settings are exposed"),
+			 errdetail("In sessions that have not loaded the library, any role can read facecompare.access_key_secret and facecompare.security_token with SHOW or current_setting()."),
+			 errhint("Add facecompare to shared_preload_libraries and restart the server.")));
+}
+
 char *
 fc_service_base_url(void)
 {
@@ -183,12 +210,6 @@ env_or_null(const char *name)
 {
 	const char *value = getenv(name);
 
-	return (value != NULL && value[0] != '\0') ? value : NULL;
-}
-
-static inline const char *
-nonempty_or_null(const char *value)
-{
 	return (value != NULL && value[0] != '\0') ? value : NULL;
 }
 

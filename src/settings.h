@@ -19,6 +19,9 @@ extern int	fc_connect_timeout_ms;
 /* Define the settings; called once from _PG_init. */
 extern void fc_settings_init(void);
 
+/* Warn when secrets are configured but the library was loaded late. */
+extern void fc_warn_if_secrets_exposed(void);
+
 /*
  * The base URL calls go to, without a trailing slash: facecompare.endpoint
  * when set, else the region's public or internal host.  palloc'd.

@@ -1,0 +1,77 @@
+# The AccessKey secret is unreadable by plain roles in every session with the
+# documented set-up (library preloaded), and PostgreSQL's placeholder hazard
+# without it is real and announced by a WARNING.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $secret = 'Tap-Secret-5b4a3c';
+
+# Without preloading: the setting is a placeholder in sessions that have not
+# loaded the library, and placeholders are readable by anyone.
+my $node = PostgreSQL::Test::Cluster->new('not_preloaded');
+$node->init;
+$node->append_conf('postgresql.conf', "facecompare.access_key_secret = '$secret'");
+$node->start;
+$node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
+is($node->safe_psql('postgres', q{SELECT current_setting('facecompare.access_key_secret')},
+		extra_params => [ '-U', 'plain' ]),
+	$secret, 'without preloading, a plain role reads the placeholder (the hazard)');
+
+my ($ret, $stdout, $stderr) = $node->psql('postgres', 'CREATE EXTENSION facecompare');
+is($ret, 0, 'the extension installs without preloading');
+$node->safe_psql('postgres', 'GRANT facecompare_user TO plain');
+like($stderr, qr/WARNING:  facecompare is not in shared_preload_libraries, so its secret settings are exposed/,
+	'loading the library late warns that the secret was exposed');
+
+# A plain role's SET of a placeholder does not survive the library's load.
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	q{SET facecompare.endpoint = 'http://attacker.example'; SELECT facecompare.service_url()},
+	extra_params => [ '-U', 'plain' ]);
+unlike($stdout, qr/attacker/, 'a plain role cannot redirect calls by setting a placeholder before the load');
+like($stderr, qr/permission denied to set parameter "facecompare.endpoint"/,
+	'the placeholder is rejected with a permission error when the library loads');
+$node->stop;
+
+# The documented set-up: preloaded, secret set with ALTER SYSTEM.
+my $safe = PostgreSQL::Test::Cluster->new('preloaded');
+$safe->init;
+$safe->append_conf('postgresql.conf', "shared_preload_libraries = 'facecompare'");
+$safe->append_conf('postgresql.conf', "log_statement = 'all'");
+$safe->start;
+# The reload makes the postmaster log each changed setting, and log_statement
+# logs the ALTER SYSTEM text: both would carry the secret.
+$safe->safe_psql('postgres', "ALTER SYSTEM SET facecompare.access_key_secret = '$secret'");
+$safe->safe_psql('postgres', 'SELECT pg_reload_conf()');
+# Other ways a value reaches statement text: set_config(), SET ... TO, and
+# UPDATE pg_settings, where the value comes before the name.
+$safe->safe_psql('postgres', "SELECT set_config('facecompare.security_token', '$secret', false)");
+$safe->safe_psql('postgres', "SET facecompare.security_token TO '$secret'");
+$safe->safe_psql('postgres', "UPDATE pg_settings SET setting = '$secret' WHERE name = 'facecompare.security_token'");
+$safe->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
+
+($ret, $stdout, $stderr) = $safe->psql('postgres',
+	q{SELECT current_setting('facecompare.access_key_secret')}, extra_params => [ '-U', 'plain' ]);
+isnt($ret, 0, 'preloaded: a plain role cannot read the secret with current_setting()');
+unlike($stdout . $stderr, qr/$secret/, 'preloaded: the refusal does not quote the secret');
+is($safe->safe_psql('postgres', 'SHOW facecompare.access_key_secret'), '********',
+	'preloaded: even a superuser sees only a mask');
+is($safe->safe_psql('postgres',
+		q{SELECT count(*) FROM pg_settings WHERE setting LIKE '%Tap-Secret%' OR reset_val LIKE '%Tap-Secret%'}),
+	'0', 'preloaded: pg_settings shows the secret nowhere');
+($ret, $stdout, $stderr) = $safe->psql('postgres', 'CREATE EXTENSION facecompare');
+unlike($stderr, qr/WARNING/, 'preloaded: no warning');
+
+$safe->stop;
+my $log = slurp_file($safe->logfile);
+unlike($log, qr/$secret/, 'preloaded: the server log never contains the secret');
+like($log, qr/parameter "facecompare.access_key_secret" \[value redacted by facecompare\]/,
+	'preloaded: the reload is still logged, without the value');
+like($log, qr/statement: \[statement redacted by facecompare: it names facecompare.access_key_secret\]/,
+	'preloaded: the statement is still logged, without its text');
+like($log, qr/must be superuser or have privileges of pg_read_all_settings to examine "facecompare.access_key_secret"\n/,
+	'preloaded: messages that merely name the setting are left whole');
+
+done_testing();
