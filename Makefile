@@ -46,5 +46,21 @@ test/unit/%: test/unit/%.c $(UNIT_SRCS)
 
 clean: clean-tests
 clean-tests:
-	rm -f $(UNIT_TESTS)
+	rm -f $(UNIT_TESTS) $(FUZZ_TARGETS)
 	-$(MAKE) -C test/emulator clean
+
+# libFuzzer targets for the pure parsers; `make fuzz FUZZ_SECONDS=N` runs each.
+FUZZ_TARGETS = test/fuzz/fuzz_response test/fuzz/fuzz_image
+FUZZ_SECONDS ?= 30
+test/fuzz/%: test/fuzz/%.c $(UNIT_SRCS)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< $(UNIT_SRCS) -lcjson -lcrypto -lm
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		mkdir -p $$t.corpus; \
+		seeds=; [ -d test/fuzz/seed_$${t##*fuzz_} ] && seeds=test/fuzz/seed_$${t##*fuzz_}; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+			$$t.corpus $$seeds >$$t.log 2>&1 || { tail -40 $$t.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' $$t.log; \
+	done

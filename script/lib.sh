@@ -82,6 +82,21 @@ fc_start_cluster() {
 	export PGHOST="$FC_WORK" PGPORT="$port" PGUSER=postgres
 }
 
+# fc_run_tap: run test/t/*.pl (PostgreSQL's TAP modules) as the server's OS
+# user, in a scratch copy it may write to; prints the TAP stream.
+fc_run_tap() {
+	local pgxs_dir
+	pgxs_dir=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/../.." && pwd)
+	rm -rf "$FC_WORK/tap"
+	mkdir -p "$FC_WORK/tap"
+	cp -r "$FC_ROOT/test/t" "$FC_WORK/tap/t"
+	[ "$(id -u)" -ne 0 ] || chown -R postgres: "$FC_WORK/tap"
+	(cd "$FC_WORK/tap" && as_pg env PATH="$PG_BINDIR:$PATH" TESTDIR="$FC_WORK/tap" \
+		PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" \
+		FC_ROOT="$FC_ROOT" FC_EMULATOR="$EMULATOR" FC_FIXTURES="$FC_WORK/fixtures" \
+		prove -v -I "$pgxs_dir/src/test/perl" t/*.pl)
+}
+
 fc_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
