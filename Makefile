@@ -5,6 +5,7 @@ MODULE_big = facecompare
 DATA = sql/facecompare--0.1.0.sql
 
 OBJS = \
+	src/call.o \
 	src/codes.o \
 	src/errors.o \
 	src/facecompare.o \

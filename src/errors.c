@@ -1,15 +1,18 @@
 /*
  * errors.c
- *		Raise the ERROR for an answer that is not a verdict.
+ *		Raise the ERROR for a call that ended without a verdict.
  *
  * The SQLSTATE, the advice and whether retrying can help come from the one
  * table in codes.c; the text always carries the service's own Code and
- * Message, and the DETAIL its RequestId, which support will ask for.
+ * Message, and the DETAIL its RequestId, which support will ask for, and how
+ * many attempts were made.  Errors hide their statement from the server log:
+ * it may hold image bytes.
  */
 #include "postgres.h"
 
 #include "codes.h"
 #include "errors.h"
+#include "settings.h"
 
 static int
 sqlstate_of(const FcServiceCode *entry)
@@ -19,8 +22,23 @@ sqlstate_of(const FcServiceCode *entry)
 	return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
 }
 
+/* ", after 3 attempts" when the call was retried, else "". */
+static const char *
+attempts_note(int attempts)
+{
+	return attempts > 1 ? psprintf("; gave up after %d attempts", attempts) : "";
+}
+
+bool
+fc_answer_retryable(const FcResponse *response)
+{
+	if (response->kind != FC_RESPONSE_SERVICE_ERROR)
+		return false;
+	return fc_service_code(response->code, response->http_status)->retryable;
+}
+
 void
-fc_raise_answer_error(const FcResponse *response, const char *base_url)
+fc_raise_answer_error(const FcResponse *response, const char *base_url, int attempts)
 {
 	const FcServiceCode *entry;
 	const char *request_id = response->request_id ? response->request_id : "none";
@@ -31,7 +49,8 @@ fc_raise_answer_error(const FcResponse *response, const char *base_url)
 				 errhidestmt(true),
 				 errmsg("FaceCompare endpoint \"%s\" sent an answer that cannot be used: %s",
 						base_url, response->problem),
-				 errdetail("RequestId: %s; HTTP status %d.", request_id, response->http_status),
+				 errdetail("RequestId: %s; HTTP status %d%s.", request_id,
+						   response->http_status, attempts_note(attempts)),
 				 errhint("No verdict was recorded. Try again; if it persists, report the RequestId.")));
 
 	entry = fc_service_code(response->code, response->http_status);
@@ -41,7 +60,8 @@ fc_raise_answer_error(const FcResponse *response, const char *base_url)
 				 errhidestmt(true),
 				 errmsg("FaceCompare endpoint \"%s\" answered HTTP %d without an error code",
 						base_url, response->http_status),
-				 errdetail("RequestId: %s; HTTP status %d.", request_id, response->http_status),
+				 errdetail("RequestId: %s; HTTP status %d%s.", request_id,
+						   response->http_status, attempts_note(attempts)),
 				 entry->hint ? errhint("%s", entry->hint) : 0));
 
 	ereport(ERROR,
@@ -49,7 +69,60 @@ fc_raise_answer_error(const FcResponse *response, const char *base_url)
 			 errhidestmt(true),
 			 errmsg("FaceCompare failed with %s: %s", response->code,
 					response->message ? response->message : entry->message),
-			 errdetail("RequestId: %s; HTTP status %d.", request_id, response->http_status),
+			 errdetail("RequestId: %s; HTTP status %d%s.", request_id,
+					   response->http_status, attempts_note(attempts)),
 			 entry->hint ? errhint("%s", entry->hint) : 0));
+	pg_unreachable();
+}
+
+void
+fc_raise_transport_error(const FcHttpResponse *http, const char *base_url, int attempts)
+{
+	const char *note = attempts_note(attempts);
+
+	switch (http->failure)
+	{
+		case FC_TRANSPORT_TIMEOUT:
+		case FC_TRANSPORT_CONNECT_TIMEOUT:
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errhidestmt(true),
+					 errmsg("FaceCompare request to \"%s\" timed out", base_url),
+					 errdetail("%s%s.", http->cause, note),
+					 errhint("facecompare.timeout is %d ms and facecompare.connect_timeout %d ms.",
+							 fc_timeout_ms, fc_connect_timeout_ms)));
+			break;
+		case FC_TRANSPORT_CONNECT:
+		case FC_TRANSPORT_TLS:
+			ereport(ERROR,
+					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+					 errhidestmt(true),
+					 errmsg("could not connect to FaceCompare endpoint \"%s\"", base_url),
+					 errdetail("%s%s.", http->cause, note)));
+			break;
+		case FC_TRANSPORT_TOO_LARGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errhidestmt(true),
+					 errmsg("answer from FaceCompare endpoint \"%s\" is larger than %d bytes",
+							base_url, FC_MAX_RESPONSE_BYTES),
+					 errdetail("A FaceCompare answer is a small JSON document; the rest was not read.")));
+			break;
+		case FC_TRANSPORT_OUT_OF_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory"),
+					 errdetail("Could not store the answer from FaceCompare endpoint \"%s\".", base_url)));
+			break;
+		case FC_TRANSPORT_BROKEN:
+		case FC_TRANSPORT_OTHER:
+		case FC_TRANSPORT_OK:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errhidestmt(true),
+			 errmsg("FaceCompare request to \"%s\" failed", base_url),
+			 errdetail("%s%s.", http->cause, note)));
 	pg_unreachable();
 }

@@ -1,14 +1,22 @@
 /*
  * errors.h
- *		Raise the ERROR for an answer that is not a verdict.
+ *		Raise the ERROR for a call that ended without a verdict.
  */
 #ifndef ERRORS_H
 #define ERRORS_H
 
+#include "http.h"
 #include "response.h"
 
 /* Raise the service's error, or report the answer as malformed. */
-extern void fc_raise_answer_error(const FcResponse *response, const char *base_url)
-			pg_attribute_noreturn();
+extern void fc_raise_answer_error(const FcResponse *response, const char *base_url,
+								  int attempts) pg_attribute_noreturn();
+
+/* Raise the error for a transfer that got no HTTP answer. */
+extern void fc_raise_transport_error(const FcHttpResponse *http, const char *base_url,
+									 int attempts) pg_attribute_noreturn();
+
+/* Is this answer one that a later, identical request may not get? */
+extern bool fc_answer_retryable(const FcResponse *response);
 
 #endif							/* ERRORS_H */

@@ -4,8 +4,6 @@
  */
 #include "postgres.h"
 
-#include <cjson/cJSON.h>
-
 #include "access/htup_details.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
@@ -14,11 +12,9 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "errors.h"
-#include "http.h"
+#include "call.h"
 #include "redact.h"
 #include "request.h"
-#include "response.h"
 #include "settings.h"
 
 PG_MODULE_MAGIC;
@@ -66,38 +62,6 @@ _PG_init(void)
 	fc_settings_init();
 	fc_redact_init();
 	fc_warn_if_secrets_exposed();
-}
-
-/* cJSON's allocator while we parse: palloc, so an ERROR frees the tree. */
-static void *
-cjson_palloc(size_t size)
-{
-	return palloc(size);
-}
-
-static void
-cjson_pfree(void *ptr)
-{
-	if (ptr)
-		pfree(ptr);
-}
-
-static void
-parse_answer(const FcHttpResponse *http, FcResponse *response)
-{
-	cJSON_Hooks hooks = {cjson_palloc, cjson_pfree};
-
-	/* Only for this call: other users of libcjson keep malloc. */
-	cJSON_InitHooks(&hooks);
-	PG_TRY();
-	{
-		fc_parse_response(http->body, http->len, (int) http->status, response);
-	}
-	PG_FINALLY();
-	{
-		cJSON_InitHooks(NULL);
-	}
-	PG_END_TRY();
 }
 
 static void
@@ -215,44 +179,21 @@ static HeapTupleHeader
 compare_remote(TupleDesc tupdesc, const FcImageArg *source, const FcImageArg *target,
 			   const char *merchant_biz_id)
 {
-	MemoryContext call_context;
-	MemoryContext caller_context = CurrentMemoryContext;
-	FcCredentials creds;
-	FcHttpRequest request;
-	FcHttpResponse http;
-	FcResponse	response;
+	FcResponse	verdict;
 	Datum		values[RESULT_NCOLUMNS];
 	bool		nulls[RESULT_NCOLUMNS] = {0};
-	HeapTuple	tuple;
-	char	   *base_url;
 
-	fc_get_credentials(&creds);
+	fc_call(source, target, merchant_biz_id, &verdict);
 
-	/* Request, answer and parse tree are freed together after each call. */
-	call_context = AllocSetContextCreate(CurrentMemoryContext, "facecompare call",
-										 ALLOCSET_DEFAULT_SIZES);
-	MemoryContextSwitchTo(call_context);
-
-	base_url = fc_service_base_url();
-	fc_build_request(&request, base_url, &creds, merchant_biz_id, source, target);
-	fc_http_post(&request, &http);
-	parse_answer(&http, &response);
-	if (response.kind != FC_RESPONSE_VERDICT)
-		fc_raise_answer_error(&response, base_url);
-
-	MemoryContextSwitchTo(caller_context);
-	values[RESULT_TRANSACTION_ID] = CStringGetTextDatum(response.transaction_id);
-	values[RESULT_PASSED] = BoolGetDatum(response.passed);
+	values[RESULT_TRANSACTION_ID] = CStringGetTextDatum(verdict.transaction_id);
+	values[RESULT_PASSED] = BoolGetDatum(verdict.passed);
 	values[RESULT_SCORE] = DirectFunctionCall3(numeric_in,
-											   CStringGetDatum(response.score),
+											   CStringGetDatum(verdict.score),
 											   ObjectIdGetDatum(InvalidOid),
 											   Int32GetDatum(-1));
-	values[RESULT_REQUEST_ID] = CStringGetTextDatum(response.request_id);
+	values[RESULT_REQUEST_ID] = CStringGetTextDatum(verdict.request_id);
 	values[RESULT_MERCHANT_BIZ_ID] = CStringGetTextDatum(merchant_biz_id);
-	tuple = heap_form_tuple(tupdesc, values, nulls);
-	MemoryContextDelete(call_context);
-
-	return tuple->t_data;
+	return heap_form_tuple(tupdesc, values, nulls)->t_data;
 }
 
 static Datum

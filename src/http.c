@@ -284,60 +284,50 @@ run_transfer(void)
 	return socket_table_full ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
 }
 
-/* Raise the ERROR for a transfer that did not complete. */
-static void
-raise_transfer_error(CURLcode rc, const char *errbuf, const ResponseSink *sink,
-					 const char *base_url)
+/* Classify a transfer that did not complete. */
+static FcTransportFailure
+classify_failure(CURLcode rc, const ResponseSink *sink)
 {
-	const char *cause = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+	curl_off_t	connect_time = 0;
 
 	if (sink->too_large)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errhidestmt(true),
-				 errmsg("answer from FaceCompare endpoint \"%s\" is larger than %d bytes",
-						base_url, FC_MAX_RESPONSE_BYTES),
-				 errdetail("A FaceCompare answer is a small JSON document; the rest was not read.")));
+		return FC_TRANSPORT_TOO_LARGE;
 	if (sink->out_of_memory)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errhidestmt(true),
-				 errmsg("out of memory"),
-				 errdetail("Could not store the answer from FaceCompare endpoint \"%s\".", base_url)));
-
+		return FC_TRANSPORT_OUT_OF_MEMORY;
 	switch (rc)
 	{
 		case CURLE_OPERATION_TIMEDOUT:
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errhidestmt(true),
-					 errmsg("FaceCompare request to \"%s\" timed out", base_url),
-					 errdetail("%s", cause),
-					 errhint("facecompare.timeout is %d ms and facecompare.connect_timeout %d ms.",
-							 fc_timeout_ms, fc_connect_timeout_ms)));
-			break;
+			/* Never connected: the request cannot have reached the service. */
+			curl_easy_getinfo(easy_handle, CURLINFO_CONNECT_TIME_T, &connect_time);
+			return connect_time == 0 ? FC_TRANSPORT_CONNECT_TIMEOUT : FC_TRANSPORT_TIMEOUT;
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:
 		case CURLE_COULDNT_CONNECT:
+			return FC_TRANSPORT_CONNECT;
 		case CURLE_SSL_CONNECT_ERROR:
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CACERT_BADFILE:
-			ereport(ERROR,
-					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-					 errhidestmt(true),
-					 errmsg("could not connect to FaceCompare endpoint \"%s\"", base_url),
-					 errdetail("%s", cause)));
-			break;
+		case CURLE_SSL_CERTPROBLEM:
+			return FC_TRANSPORT_TLS;
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_PARTIAL_FILE:
+			return FC_TRANSPORT_BROKEN;
 		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errhidestmt(true),
-					 errmsg("FaceCompare request to \"%s\" failed", base_url),
-					 errdetail("%s", cause)));
+			return FC_TRANSPORT_OTHER;
 	}
 }
 
-void
+bool
+fc_transport_retryable(FcTransportFailure failure)
+{
+	return failure == FC_TRANSPORT_CONNECT ||
+		failure == FC_TRANSPORT_CONNECT_TIMEOUT ||
+		failure == FC_TRANSPORT_BROKEN;
+}
+
+bool
 fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
 {
 	struct curl_slist *volatile headers = NULL;
@@ -346,6 +336,7 @@ fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
 	ResponseSink sink = {0};
 	CURLcode	rc;
 
+	memset(resp, 0, sizeof(*resp));
 	ensure_handles();
 	sink.context = CurrentMemoryContext;
 	errbuf[0] = '\0';
@@ -387,9 +378,12 @@ fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
 		attached = true;
 
 		rc = run_transfer();
-		if (rc != CURLE_OK)
-			raise_transfer_error(rc, errbuf, &sink, req->base_url);
-		curl_easy_getinfo(easy_handle, CURLINFO_RESPONSE_CODE, &resp->status);
+		resp->failure = (rc == CURLE_OK) ? FC_TRANSPORT_OK : classify_failure(rc, &sink);
+		if (resp->failure != FC_TRANSPORT_OK)
+			strlcpy(resp->cause, errbuf[0] ? errbuf : curl_easy_strerror(rc),
+					sizeof(resp->cause));
+		else
+			curl_easy_getinfo(easy_handle, CURLINFO_RESPONSE_CODE, &resp->status);
 	}
 	PG_FINALLY();
 	{
@@ -408,4 +402,5 @@ fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
 		sink.data = palloc0(1);
 	resp->body = sink.data;
 	resp->len = sink.len;
+	return resp->failure == FC_TRANSPORT_OK;
 }

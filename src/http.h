@@ -10,18 +10,37 @@
 /* Cap on what we read of an answer; the real one is well under 2 kB. */
 #define FC_MAX_RESPONSE_BYTES (1024 * 1024)
 
+/* How a transfer ended short of an HTTP answer. */
+typedef enum FcTransportFailure
+{
+	FC_TRANSPORT_OK = 0,
+	FC_TRANSPORT_CONNECT,		/* refused, unreachable, name not resolved */
+	FC_TRANSPORT_CONNECT_TIMEOUT,	/* no connection within connect_timeout */
+	FC_TRANSPORT_BROKEN,		/* reset or closed before a whole answer */
+	FC_TRANSPORT_TIMEOUT,		/* sent, but no whole answer within timeout */
+	FC_TRANSPORT_TLS,			/* TLS handshake or certificate rejected */
+	FC_TRANSPORT_TOO_LARGE,		/* answer over FC_MAX_RESPONSE_BYTES */
+	FC_TRANSPORT_OUT_OF_MEMORY,
+	FC_TRANSPORT_OTHER
+} FcTransportFailure;
+
 typedef struct FcHttpResponse
 {
-	long		status;			/* HTTP status */
+	FcTransportFailure failure;
+	char		cause[256];		/* libcurl's explanation, when failed */
+	long		status;			/* HTTP status, when not failed */
 	char	   *body;			/* palloc'd, NUL-terminated */
 	size_t		len;
 } FcHttpResponse;
 
 /*
  * POST req and wait for the whole answer, waking at once for query cancel,
- * statement_timeout and postmaster death.  Network failures and timeouts
- * raise an ERROR naming the endpoint; any HTTP status is returned.
+ * statement_timeout and postmaster death (which raise as usual).  Returns
+ * false, with resp->failure set, when no HTTP answer arrived.
  */
-extern void fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp);
+extern bool fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp);
+
+/* May the same request succeed if sent again after this failure? */
+extern bool fc_transport_retryable(FcTransportFailure failure);
 
 #endif							/* HTTP_H */

@@ -44,6 +44,8 @@ static bool use_internal_endpoint = false;
 static char *endpoint = NULL;
 int			fc_timeout_ms = 10000;
 int			fc_connect_timeout_ms = 5000;
+int			fc_max_retries = 2;
+int			fc_retry_delay_ms = 200;
 
 static inline const char *
 nonempty_or_null(const char *value)
@@ -160,6 +162,18 @@ fc_settings_init(void)
 							"Longest time to wait for a connection to the FaceCompare endpoint.",
 							NULL,
 							&fc_connect_timeout_ms, 5000, 1, 3600 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.max_retries",
+							"How many times a call is tried again after an outcome that may pass (throttling, 5xx, a failed or reset connection).",
+							"Refusals such as NoFaceDetected are never retried.",
+							&fc_max_retries, 2, 0, 10,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.retry_delay",
+							"Pause before the first retry; it doubles for each further one, with jitter, up to 10 s.",
+							NULL,
+							&fc_retry_delay_ms, 200, 1, 10000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 

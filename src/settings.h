@@ -15,6 +15,8 @@ typedef struct FcCredentials
 
 extern int	fc_timeout_ms;
 extern int	fc_connect_timeout_ms;
+extern int	fc_max_retries;
+extern int	fc_retry_delay_ms;
 
 /* Define the settings; called once from _PG_init. */
 extern void fc_settings_init(void);

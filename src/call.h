@@ -1,0 +1,18 @@
+/*
+ * call.h
+ *		One FaceCompare call: sign, send, parse, and try again where that helps.
+ */
+#ifndef CALL_H
+#define CALL_H
+
+#include "request.h"
+#include "response.h"
+
+/*
+ * Compare source with target under merchant_biz_id.  Fills *verdict (in the
+ * current memory context) or raises the ERROR that ended the last attempt.
+ */
+extern void fc_call(const FcImageArg *source, const FcImageArg *target,
+					const char *merchant_biz_id, FcResponse *verdict);
+
+#endif							/* CALL_H */
