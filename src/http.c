@@ -357,6 +357,11 @@ fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
 	curl_easy_setopt(easy_handle, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(easy_handle, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy_handle, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Certificates are always verified; only which CAs to trust is a setting. */
+	curl_easy_setopt(easy_handle, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy_handle, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(easy_handle, CURLOPT_CAINFO,
+					 (fc_ca_file && fc_ca_file[0]) ? fc_ca_file : NULL);
 
 	PG_TRY();
 	{

@@ -46,6 +46,7 @@ int			fc_timeout_ms = 10000;
 int			fc_connect_timeout_ms = 5000;
 int			fc_max_retries = 2;
 int			fc_retry_delay_ms = 200;
+char	   *fc_ca_file = NULL;
 
 static inline const char *
 nonempty_or_null(const char *value)
@@ -164,6 +165,12 @@ fc_settings_init(void)
 							&fc_connect_timeout_ms, 5000, 1, 3600 * 1000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomStringVariable("facecompare.ca_file",
+							   "File of CA certificates (PEM) that the service's TLS certificate must chain to.",
+							   "Empty means: the system's CA certificates.  Verification cannot be turned off.",
+							   &fc_ca_file, "",
+							   PGC_SUSET, 0,
+							   NULL, NULL, NULL);
 	DefineCustomIntVariable("facecompare.max_retries",
 							"How many times a call is tried again after an outcome that may pass (throttling, 5xx, a failed or reset connection).",
 							"Refusals such as NoFaceDetected are never retried.",

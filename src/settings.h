@@ -17,6 +17,7 @@ extern int	fc_timeout_ms;
 extern int	fc_connect_timeout_ms;
 extern int	fc_max_retries;
 extern int	fc_retry_delay_ms;
+extern char *fc_ca_file;
 
 /* Define the settings; called once from _PG_init. */
 extern void fc_settings_init(void);
