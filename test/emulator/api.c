@@ -1,0 +1,399 @@
+/*
+ * api.c
+ *		The FaceCompare API behind the gateway: key permissions, the QPS
+ *		limit, test ids and injected faults, then the parameters and images in
+ *		the order the API page gives, then the verdict.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "codes.h"
+#include "emulator.h"
+#include "image.h"
+
+#define MAX_IMAGE_BYTES (1024 * 1024)
+
+/* Accepted requests per key over the last second, for --qps. */
+typedef struct RateWindow
+{
+	const AccessKey *key;
+	double	   *stamps;			/* ring of the last qps acceptance times */
+	int			next;
+} RateWindow;
+
+static RateWindow windows[MAX_KEYS];
+static pthread_mutex_t rate_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Admit one request for key unless qps were admitted in the last second. */
+static bool
+rate_admit(const AccessKey *key)
+{
+	RateWindow *w = &windows[key - config.keys];
+	double		now = now_seconds();
+	bool		admitted;
+
+	if (config.qps <= 0)
+		return true;
+	pthread_mutex_lock(&rate_lock);
+	if (w->stamps == NULL)
+	{
+		w->stamps = calloc((size_t) config.qps, sizeof(double));
+		for (int i = 0; i < config.qps; i++)
+			w->stamps[i] = -1e9;
+	}
+	/* The oldest of the last qps admissions must be over a second old. */
+	admitted = now - w->stamps[w->next] >= 1.0;
+	if (admitted)
+	{
+		w->stamps[w->next] = now;
+		w->next = (w->next + 1) % config.qps;
+	}
+	pthread_mutex_unlock(&rate_lock);
+	return admitted;
+}
+
+/* One form field of the body, decoded; NULL when absent.  malloc'd. */
+static char *
+form_field(const Request *req, const char *name)
+{
+	size_t		name_len = strlen(name);
+	const char *p = req->body;
+	const char *end = req->body + req->body_len;
+
+	while (p && p < end)
+	{
+		const char *amp = memchr(p, '&', (size_t) (end - p));
+		const char *field_end = amp ? amp : end;
+
+		if ((size_t) (field_end - p) > name_len && memcmp(p, name, name_len) == 0 && p[name_len] == '=')
+		{
+			const char *v = p + name_len + 1;
+			char	   *out = malloc((size_t) (field_end - v) + 1);
+			size_t		n = 0;
+
+			while (v < field_end)
+			{
+				if (*v == '%' && field_end - v >= 3 && isxdigit((unsigned char) v[1]) &&
+					isxdigit((unsigned char) v[2]))
+				{
+					char		hex[3] = {v[1], v[2], 0};
+
+					out[n++] = (char) strtol(hex, NULL, 16);
+					v += 3;
+				}
+				else
+				{
+					out[n++] = (*v == '+') ? ' ' : *v;
+					v++;
+				}
+			}
+			out[n] = '\0';
+			return out;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return NULL;
+}
+
+static int
+b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Strict base64 (padding required); NULL on any error.  malloc'd. */
+static unsigned char *
+base64_decode(const char *text, size_t *out_len)
+{
+	size_t		len = strlen(text);
+	unsigned char *out;
+	size_t		n = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return NULL;
+	out = malloc(len / 4 * 3);
+	for (size_t i = 0; i < len; i += 4)
+	{
+		int			v[4];
+
+		for (int j = 0; j < 4; j++)
+		{
+			bool		pad_ok = (i + 4 == len) && j >= 2 && text[i + j] == '=' &&
+				(j == 3 || text[i + 3] == '=');
+
+			v[j] = pad_ok ? 0 : b64_value(text[i + j]);
+			if (v[j] < 0)
+			{
+				free(out);
+				return NULL;
+			}
+		}
+		out[n++] = (unsigned char) (v[0] << 2 | v[1] >> 4);
+		if (text[i + 2] != '=')
+			out[n++] = (unsigned char) ((v[1] & 0xF) << 4 | v[2] >> 2);
+		if (text[i + 3] != '=')
+			out[n++] = (unsigned char) ((v[2] & 0x3) << 6 | v[3]);
+	}
+	*out_len = n;
+	return out;
+}
+
+static const char *
+query_arg(const Request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/*
+ * A test id: "EMU" + a table code without its dots (+ any suffix) forces
+ * that code's answer.  Returns the code, or NULL.
+ */
+static const char *
+forced_code(const char *merchant_biz_id)
+{
+	const char *best = NULL;
+	size_t		best_len = 0;
+
+	if (strncmp(merchant_biz_id, "EMU", 3) != 0)
+		return NULL;
+	for (int i = 0; i < fc_service_code_count; i++)
+	{
+		const char *code = fc_service_codes[i].code;
+		char		plain[64];
+		size_t		n = 0;
+
+		for (const char *c = code; *c && n < sizeof(plain) - 1; c++)
+			if (*c != '.')
+				plain[n++] = *c;
+		plain[n] = '\0';
+		if (strncmp(merchant_biz_id + 3, plain, n) == 0 && n > best_len)
+		{
+			best = code;
+			best_len = n;
+		}
+	}
+	return best;
+}
+
+/* Codes the gateway answers (with its HostId/Recommend shape), not the API. */
+static bool
+is_gateway_code(const char *code)
+{
+	static const char *const prefixes[] = {"Signature", "IncompleteSignature",
+		"InvalidAccessKeyId", "InvalidSecurityToken", "InvalidTimeStamp",
+	"InvalidApi", "Throttling.User", "ServiceUnavailable"};
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(code, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* Load one side's image from the body or its URL, or answer the error. */
+static unsigned char *
+load_side(const Request *req, const char *side, size_t *len, Answer *answer)
+{
+	char		field[64],
+				url_field[64],
+				message[512];
+	char	   *b64;
+	const char *url;
+	unsigned char *data = NULL;
+
+	snprintf(field, sizeof(field), "%sFacePicture", side);
+	snprintf(url_field, sizeof(url_field), "%sFacePictureUrl", side);
+	b64 = form_field(req, field);
+	url = query_arg(req, url_field);
+
+	if (b64 == NULL && (url == NULL || url[0] == '\0'))
+	{
+		snprintf(message, sizeof(message), "Either %s or %s is mandatory for this action.", field, url_field);
+		answer_error(answer, "MissingParameter", message);
+	}
+	else if (b64 != NULL && url != NULL && url[0] != '\0')
+	{
+		snprintf(message, sizeof(message), "%s and %s were both given; give one.", field, url_field);
+		answer_error(answer, "DataDuplication", message);
+	}
+	else if (b64 != NULL)
+	{
+		if (strlen(b64) > FC_MAX_ENCODED_PICTURE)
+		{
+			snprintf(message, sizeof(message), "%s is larger than 1 MB.", field);
+			answer_error(answer, "ToolargeImage", message);
+		}
+		else if ((data = base64_decode(b64, len)) == NULL)
+		{
+			snprintf(message, sizeof(message), "%s is not valid base64.", field);
+			answer_error(answer, "InvalidParameter", message);
+		}
+	}
+	else if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+	{
+		snprintf(message, sizeof(message), "%s must be an http or https URL.", url_field);
+		answer_error(answer, "InvalidParameter", message);
+	}
+	else
+	{
+		char		reason[256];
+
+		switch (fetch_url(url, &data, len, reason, sizeof(reason)))
+		{
+			case FETCH_OK:
+				break;
+			case FETCH_TIMEOUT:
+				snprintf(message, sizeof(message), "Downloading %s timed out after %d ms.", url_field,
+						 config.download_timeout_ms);
+				answer_error(answer, "DownloadTimeout", message);
+				break;
+			case FETCH_TOO_LARGE:
+				snprintf(message, sizeof(message), "The image at %s is larger than 1 MB.", url_field);
+				answer_error(answer, "ToolargeImage", message);
+				break;
+			case FETCH_FAILED:
+				snprintf(message, sizeof(message), "%s could not be downloaded: %s.", url_field, reason);
+				answer_error(answer, "InvalidParameter", message);
+				break;
+		}
+	}
+	free(b64);
+	if (answer->body && data)
+	{
+		free(data);
+		data = NULL;
+	}
+	return data;
+}
+
+/* Decode one side, or answer why it cannot be used. */
+static bool
+sign_side(const char *side, const unsigned char *data, size_t len, Signature *sig,
+		  Answer *answer)
+{
+	char		message[256];
+
+	switch (image_signature(data, len, sig))
+	{
+		case IMAGE_OK:
+			return true;
+		case IMAGE_UNREADABLE:
+			snprintf(message, sizeof(message), "The %s image is not a readable JPG, JPEG or PNG picture.", side);
+			answer_error(answer, "UnqualifiedPhoto", message);
+			break;
+		case IMAGE_BAD_RESOLUTION:
+			snprintf(message, sizeof(message), "The %s image's resolution is outside 640x480 to 1920x1080.", side);
+			answer_error(answer, "UnqualifiedPhoto", message);
+			break;
+		case IMAGE_NO_FACE:
+			snprintf(message, sizeof(message), "No face features could be extracted from the %s image.", side);
+			answer_error(answer, "NoFaceDetected", message);
+			break;
+	}
+	signature_free(sig);
+	return false;
+}
+
+static bool
+valid_merchant_biz_id(const char *id)
+{
+	size_t		len = strlen(id);
+
+	if (len == 0 || len > 32)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char) id[i]) || (unsigned char) id[i] > 127)
+			return false;
+	return true;
+}
+
+void
+handle_face_compare(Request *req, const AccessKey *key, Answer *answer)
+{
+	const char *id = query_arg(req, "MerchantBizId");
+	const char *quality_check = query_arg(req, "FaceQualityCheck");
+	const char *forced;
+	unsigned char *source = NULL,
+			   *target = NULL;
+	size_t		source_len = 0,
+				target_len = 0;
+	Signature	source_sig,
+				target_sig;
+
+	req->merchant_biz_id = id;
+	if (quality_check == NULL)
+		quality_check = query_arg(req, "FacePictureQualityCheck");
+
+	if (key->state == KEY_RAM_DENIED)
+		return answer_error(answer, "Forbidden.RAMUserAccessDenied",
+							"The RAM user does not have the AliyunAntCloudAuthFullAccess permission.");
+	if (key->state == KEY_ACCOUNT_DENIED)
+		return answer_error(answer, "Forbidden.AccountAccessDenied",
+							"ID Verification is not activated for this account, or the account has overdue payments.");
+	if (!rate_admit(key))
+		return answer_error(answer, "Throttling.Api", "Request was denied due to api flow control.");
+
+	if (id != NULL && (forced = forced_code(id)) != NULL)
+		return is_gateway_code(forced) ? answer_gateway_error(answer, forced, NULL)
+			: answer_error(answer, forced, NULL);
+	if (config.fail_rate > 0 && random_unit() < config.fail_rate)
+		return answer_error(answer, "InternalError", "An internal error occurred (injected by --fail-rate).");
+
+	if (id == NULL || id[0] == '\0')
+		return answer_error(answer, "MissingParameter", "MerchantBizId is mandatory for this action.");
+	if (!valid_merchant_biz_id(id))
+		return answer_error(answer, "InvalidParameter", "MerchantBizId must be 1 to 32 letters or digits.");
+
+	source = load_side(req, "Source", &source_len, answer);
+	if (answer->body)
+		return;
+	target = load_side(req, "Target", &target_len, answer);
+	if (answer->body)
+	{
+		free(source);
+		return;
+	}
+	if (source_len > MAX_IMAGE_BYTES || target_len > MAX_IMAGE_BYTES)
+		answer_error(answer, "ToolargeImage", "An image is larger than 1 MB.");
+	else if (sign_side("source", source, source_len, &source_sig, answer))
+	{
+		if (sign_side("target", target, target_len, &target_sig, answer))
+		{
+			double		score = score_from_similarity(compare_signatures(&source_sig, &target_sig));
+			double		quality = source_sig.contrast > 40 ? 95.0 : 40 + source_sig.contrast * 1.375;
+			bool		string_score = strncmp(id, "EMUScoreString", 14) == 0;
+			const char *code = strncmp(id, "EMUCodeTwoHundred", 17) == 0 ? "200" : "Success";
+
+			answer_verdict(answer, score, string_score, code,
+						   quality_check && strcmp(quality_check, "Y") == 0, quality);
+			signature_free(&target_sig);
+		}
+		signature_free(&source_sig);
+	}
+	free(source);
+	free(target);
+}

@@ -1,0 +1,273 @@
+/*
+ * server.c
+ *		HTTP: collect each request, route it, answer it, log one line.
+ *		POST / is the API; GET /static/NAME serves --static-dir (optionally
+ *		after ?delay_ms=N, to make slow URLs); GET /healthz answers "ok".
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "emulator.h"
+#include "server.h"
+
+/* Far above the service's 1 MB pictures: beyond it the body is not kept. */
+#define MAX_BODY (4 * 1024 * 1024)
+
+typedef struct Exchange
+{
+	Request		req;
+	struct timespec started;
+} Exchange;
+
+static double
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000.0 + (now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+void
+emulator_log(const Request *req, const char *method, const char *path, int status,
+			 const char *code, double ms)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char		addr[INET6_ADDRSTRLEN + 8] = "?";
+	char		when[32];
+	time_t		now = time(NULL);
+	struct tm	tm;
+
+	if (config.quiet)
+		return;
+	if (info && info->client_addr && info->client_addr->sa_family == AF_INET)
+	{
+		const struct sockaddr_in *in = (const struct sockaddr_in *) info->client_addr;
+		char		ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(addr, sizeof(addr), "%s:%d", ip, ntohs(in->sin_port));
+	}
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Never the body, the Authorization header or any secret. */
+	fprintf(stderr, "%s %s %s %s MerchantBizId=%s %d %s %.1fms\n", when, addr, method, path,
+			req->merchant_biz_id ? req->merchant_biz_id : "-", status, code ? code : "-", ms);
+}
+
+static enum MHD_Result
+send_answer(struct MHD_Connection *connection, int status, const char *content_type,
+			const void *body, size_t len)
+{
+	struct MHD_Response *response =
+		MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(response, "Content-Type", content_type);
+	ret = MHD_queue_response(connection, (unsigned int) status, response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
+static const char *
+content_type_of(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+
+	if (dot && strcasecmp(dot, ".png") == 0)
+		return "image/png";
+	if (dot && (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0))
+		return "image/jpeg";
+	return "application/octet-stream";
+}
+
+/* GET /static/NAME from --static-dir; no subdirectories, no "..". */
+static enum MHD_Result
+serve_static(Exchange *ex, const char *name)
+{
+	const char *delay = MHD_lookup_connection_value(ex->req.connection, MHD_GET_ARGUMENT_KIND, "delay_ms");
+	char		path[4096];
+	FILE	   *f;
+	long		size;
+	char	   *data;
+	enum MHD_Result ret;
+
+	if (delay)
+		usleep((useconds_t) atoi(delay) * 1000);
+	if (config.static_dir == NULL || name[0] == '\0' || strchr(name, '/') || strstr(name, "..") ||
+		(size_t) snprintf(path, sizeof(path), "%s/%s", config.static_dir, name) >= sizeof(path) ||
+		(f = fopen(path, "rb")) == NULL)
+	{
+		emulator_log(&ex->req, "GET", name, 404, NULL, elapsed_ms(&ex->started));
+		return send_answer(ex->req.connection, 404, "text/plain", "not found\n", 10);
+	}
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	data = malloc(size > 0 ? (size_t) size : 1);
+	if (fread(data, 1, (size_t) size, f) != (size_t) size)
+		size = 0;
+	fclose(f);
+	ret = send_answer(ex->req.connection, 200, content_type_of(name), data, (size_t) size);
+	emulator_log(&ex->req, "GET", name, 200, NULL, elapsed_ms(&ex->started));
+	free(data);
+	return ret;
+}
+
+static enum MHD_Result
+serve_api(Exchange *ex)
+{
+	Answer		answer = {0};
+	const AccessKey *key = NULL;
+	enum MHD_Result ret;
+
+	if (config.latency_ms > 0)
+		usleep((useconds_t) config.latency_ms * 1000);
+	if (ex->req.body_too_large)
+		answer_error(&answer, "ToolargeImage", "The request body is larger than the service accepts.");
+	else if (check_gateway(&ex->req, &answer, &key))
+		handle_face_compare(&ex->req, key, &answer);
+	ret = send_answer(ex->req.connection, answer.status, "application/json;charset=utf-8",
+					  answer.body, strlen(answer.body));
+	emulator_log(&ex->req, "POST", "/", answer.status, answer.code, elapsed_ms(&ex->started));
+	free(answer.body);
+	return ret;
+}
+
+static enum MHD_Result
+handle(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+	   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	Exchange   *ex = *con_cls;
+
+	if (ex == NULL)
+	{
+		ex = calloc(1, sizeof(Exchange));
+		ex->req.connection = connection;
+		clock_gettime(CLOCK_MONOTONIC, &ex->started);
+		*con_cls = ex;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0)
+	{
+		if (ex->req.body_len + *upload_data_size > MAX_BODY)
+			ex->req.body_too_large = true;
+		else
+		{
+			ex->req.body = realloc(ex->req.body, ex->req.body_len + *upload_data_size + 1);
+			memcpy(ex->req.body + ex->req.body_len, upload_data, *upload_data_size);
+			ex->req.body_len += *upload_data_size;
+			ex->req.body[ex->req.body_len] = '\0';
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	if (strcmp(method, "POST") == 0 && strcmp(url, "/") == 0)
+		return serve_api(ex);
+	if (strcmp(method, "GET") == 0 && strncmp(url, "/static/", 8) == 0)
+		return serve_static(ex, url + 8);
+	if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+		return send_answer(connection, 200, "text/plain", "ok\n", 3);
+	{
+		Answer		answer = {0};
+		enum MHD_Result ret;
+
+		answer_gateway_error(&answer, "InvalidApi.NotFound",
+							 "Specified api is not found, please check your url and method.");
+		ret = send_answer(connection, answer.status, "application/json;charset=utf-8",
+						  answer.body, strlen(answer.body));
+		emulator_log(&ex->req, method, url, answer.status, answer.code, elapsed_ms(&ex->started));
+		free(answer.body);
+		return ret;
+	}
+}
+
+static void
+completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+		  enum MHD_RequestTerminationCode toe)
+{
+	Exchange   *ex = *con_cls;
+
+	if (ex)
+	{
+		free(ex->req.body);
+		free(ex);
+		*con_cls = NULL;
+	}
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE	   *f = fopen(path, "rb");
+	long		size;
+	char	   *data;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	data = calloc(1, (size_t) size + 1);
+	if (fread(data, 1, (size_t) size, f) != (size_t) size)
+	{
+		free(data);
+		data = NULL;
+	}
+	fclose(f);
+	return data;
+}
+
+struct MHD_Daemon *
+start_server(int *port)
+{
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_ERROR_LOG;
+	struct sockaddr_in addr = {0};
+	struct MHD_Daemon *daemon;
+	char	   *cert = NULL,
+			   *key = NULL;
+	const union MHD_DaemonInfo *info;
+
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t) config.port);
+	if (inet_pton(AF_INET, config.bind_address, &addr.sin_addr) != 1)
+	{
+		fprintf(stderr, "facecompare-emulator: --bind must be an IPv4 address\n");
+		return NULL;
+	}
+	if (config.tls_cert || config.tls_key)
+	{
+		cert = config.tls_cert ? read_file(config.tls_cert) : NULL;
+		key = config.tls_key ? read_file(config.tls_key) : NULL;
+		if (cert == NULL || key == NULL)
+		{
+			fprintf(stderr, "facecompare-emulator: TLS needs readable --tls-cert and --tls-key files\n");
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	daemon = MHD_start_daemon(flags, (uint16_t) config.port, NULL, NULL, handle, NULL,
+							  MHD_OPTION_SOCK_ADDR, &addr,
+							  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+							  cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+							  MHD_OPTION_HTTPS_MEM_KEY, key,
+							  MHD_OPTION_END);
+	if (daemon == NULL)
+		return NULL;
+	info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+	*port = info ? info->port : config.port;
+	return daemon;
+}
