@@ -68,7 +68,7 @@ fc_start_cluster() {
 	local name=$1 port=$2
 	shift 2
 	local data="$FC_WORK/$name"
-	as_pg "$PG_BINDIR/initdb" -D "$data" -U postgres -A trust --no-sync >"$FC_WORK/$name-initdb.log"
+	as_pg "$PG_BINDIR/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$FC_WORK/$name-initdb.log"
 	{
 		echo "listen_addresses = ''"
 		echo "port = $port"

@@ -84,8 +84,13 @@ fc_raise_transport_error(const FcHttpResponse *http, const char *base_url, int a
 	{
 		case FC_TRANSPORT_TIMEOUT:
 		case FC_TRANSPORT_CONNECT_TIMEOUT:
+			/*
+			 * Not 57014: PL/pgSQL's WHEN OTHERS cannot catch query_canceled,
+			 * and a handler must be able to deal with a slow service.  Cancel
+			 * and statement_timeout still raise 57014 themselves.
+			 */
 			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
+					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errhidestmt(true),
 					 errmsg("FaceCompare request to \"%s\" timed out", base_url),
 					 errdetail("%s%s.", http->cause, note),

@@ -162,7 +162,7 @@ get_image_arg(FunctionCallInfo fcinfo, int argno, bool is_url, const char *side,
 				 errhidestmt(true),
 				 errmsg("%s image is NULL", side),
 				 errdetail("FaceCompare needs each image, as bytes (bytea) or as a URL (text)."),
-				 errhint("Filter out rows without both images, e.g. WHERE %s IS NOT NULL.", side)));
+				 errhint("Skip rows that lack an image with WHERE ... IS NOT NULL on both image columns.")));
 	if (is_url)
 		image->url = text_to_cstring(PG_GETARG_TEXT_PP(argno));
 	else

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/base64.h"
+#include "mb/pg_wchar.h"
 
 #include "image.h"
 #include "request.h"
@@ -78,7 +79,8 @@ fc_check_merchant_biz_id(const char *id)
 					 errhidestmt(true),
 					 errmsg("merchant_biz_id must be 1 to %d ASCII letters or digits",
 							FC_MERCHANT_BIZ_ID_MAX),
-					 errdetail("Character %zu is not an ASCII letter or digit.", i + 1),
+					 errdetail("Character %d is not an ASCII letter or digit.",
+							   pg_mbstrlen_with_len(id, (int) i) + 1),
 					 errhint("Pass NULL to have a unique id generated.")));
 	}
 }

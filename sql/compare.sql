@@ -1,0 +1,89 @@
+--
+-- facecompare.compare(): the four forms, the verdict, the MerchantBizId.
+--
+\pset null '(null)'
+
+-- The result type's columns, in the documented order.
+SELECT attnum, attname, format_type(atttypid, atttypmod)
+FROM pg_attribute WHERE attrelid = 'facecompare.result'::regclass AND attnum > 0
+ORDER BY attnum;
+
+-- Identical photos: a pass, the top score, a 32-character generated id.
+SELECT passed, score, length(transaction_id) AS transaction_id_length,
+	   request_id IS NOT NULL AS has_request_id,
+	   merchant_biz_id ~ '^[0-9a-f]{32}$' AS generated_id
+FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'));
+
+-- Generated ids come from a strong random source: never the same twice.
+SELECT count(DISTINCT (facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), NULL)).merchant_biz_id) AS distinct_ids
+FROM generate_series(1, 3);
+
+-- The same photo re-encoded as PNG, rescaled or lightly cropped still passes.
+SELECT other, r.passed, r.score >= 90 AS high_score
+FROM unnest(ARRAY['person-a.png', 'person-a-scaled.jpg', 'person-a-cropped.jpg']) AS other,
+	 LATERAL facecompare.compare(fctest.img('person-a.jpg'), fctest.img(other)) AS r
+ORDER BY other;
+
+-- A different person fails with a low score.
+SELECT passed, score < 50 AS low_score
+FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-b.jpg'));
+
+-- A given merchant_biz_id is sent and returned as is.
+SELECT merchant_biz_id
+FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.png'), 'Order2026x11x25');
+
+-- Every combination of bytes and URL, with typed arguments.
+SELECT 'bytea, url' AS form, passed
+FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.url('person-a.png'))
+UNION ALL
+SELECT 'url, bytea', passed
+FROM facecompare.compare(fctest.url('person-a.jpg'), fctest.img('person-b.jpg'))
+UNION ALL
+SELECT 'url, url', passed
+FROM facecompare.compare(fctest.url('person-a.jpg'), fctest.url('person-a-cropped.jpg'));
+
+-- Untyped literals resolve to the URL (text) form.
+SELECT emulator || '/static/person-a.jpg' AS a_url,
+	   emulator || '/static/person-b.jpg' AS b_url
+FROM fctest.config \gset
+SELECT passed FROM facecompare.compare(:'a_url', :'a_url');
+SELECT passed FROM facecompare.compare(:'a_url', :'b_url');
+SELECT p.oid::regprocedure
+FROM pg_proc p
+WHERE p.proname = 'compare' AND p.pronamespace = 'facecompare'::regnamespace
+ORDER BY 1::text;
+
+-- The score may arrive as a JSON string (as the API page documents) or a
+-- number (as the SDK models it), and the success Code as "Success" or "200".
+SELECT passed, score
+FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), 'EMUScoreString1');
+SELECT passed, score
+FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), 'EMUCodeTwoHundred1');
+
+-- The documented "(compare(...)).*" form makes one call per row, not one per
+-- column (PostgreSQL expands it into five evaluations): the emulator logs one
+-- request for this id, and the row holds one call's answer.
+SELECT passed, score, merchant_biz_id
+FROM (SELECT (facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), 'MemoOnePerRow')).*) AS r;
+SELECT fctest.requests_logged('MemoOnePerRow');
+-- ... while each row still gets its own call, even with equal arguments.
+SELECT count(DISTINCT (facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-b.jpg'), 'MemoEachRow')).transaction_id)
+FROM generate_series(1, 3);
+SELECT fctest.requests_logged('MemoEachRow');
+-- ... and two calls written in one query are two calls.
+SELECT (facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-b.jpg'), 'MemoTwoSites')).passed,
+	   (facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-b.jpg'), 'MemoTwoSites')).passed;
+SELECT fctest.requests_logged('MemoTwoSites');
+
+-- Over a table, as users run it.
+CREATE TABLE uploads (id int PRIMARY KEY, selfie bytea, id_photo bytea);
+INSERT INTO uploads VALUES
+	(1, fctest.img('person-a.jpg'), fctest.img('person-a-scaled.jpg')),
+	(2, fctest.img('person-a.jpg'), fctest.img('person-b.jpg')),
+	(3, fctest.img('person-b.jpg'), fctest.img('person-b.jpg'));
+SELECT u.id, (facecompare.compare(u.selfie, u.id_photo)).passed
+FROM uploads u ORDER BY u.id;
+SELECT u.id, r.passed, r.score >= 90 AS high_score
+FROM uploads u, LATERAL facecompare.compare(u.selfie, u.id_photo, 'upload' || u.id) AS r
+ORDER BY u.id;
+DROP TABLE uploads;
