@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -25,7 +28,11 @@ random_unit(void)
 	pthread_mutex_lock(&rng_lock);
 	if (!rng_seeded)
 	{
-		rng_state = config.seed ? config.seed : 0x9E3779B97F4A7C15ULL;
+		/* Unseeded runs must not repeat TransactionIds across restarts. */
+		rng_state = config.seed;
+		while (rng_state == 0)
+			if (getrandom(&rng_state, sizeof(rng_state), 0) != sizeof(rng_state))
+				rng_state = (uint64_t) time(NULL) ^ ((uint64_t) getpid() << 32);
 		rng_seeded = true;
 	}
 	rng_state ^= rng_state >> 12;
