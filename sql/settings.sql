@@ -68,6 +68,7 @@ SET facecompare.use_internal_endpoint = on;
 SET facecompare.access_key_id = 'mine';
 SET facecompare.access_key_secret = 'mine';
 SET facecompare.security_token = 'mine';
+SET facecompare.ca_file = '/tmp/my-ca.pem';
 SELECT set_config('facecompare.endpoint', 'http://attacker.example', false);
 SELECT facecompare.service_url() = (SELECT emulator FROM fctest.config) AS still_the_emulator;
 RESET ROLE;

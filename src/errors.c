@@ -53,6 +53,16 @@ fc_raise_answer_error(const FcResponse *response, const char *base_url, int atte
 						   response->http_status, attempts_note(attempts)),
 				 errhint("No verdict was recorded. Try again; if it persists, report the RequestId.")));
 
+	/* http.c never follows redirects: the signed request stays where it was sent. */
+	if (response->http_status >= 300 && response->http_status < 400)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errhidestmt(true),
+				 errmsg("FaceCompare endpoint \"%s\" answered with a redirect (HTTP %d), which is not followed",
+						base_url, response->http_status),
+				 errdetail("A signed request is only ever sent to the configured endpoint."),
+				 errhint("Check facecompare.endpoint and facecompare.region.")));
+
 	entry = fc_service_code(response->code, response->http_status);
 	if (response->code == NULL)
 		ereport(ERROR,

@@ -288,7 +288,7 @@ run_transfer(void)
 static FcTransportFailure
 classify_failure(CURLcode rc, const ResponseSink *sink)
 {
-	curl_off_t	connect_time = 0;
+	long		request_bytes = 0;
 
 	if (sink->too_large)
 		return FC_TRANSPORT_TOO_LARGE;
@@ -297,9 +297,14 @@ classify_failure(CURLcode rc, const ResponseSink *sink)
 	switch (rc)
 	{
 		case CURLE_OPERATION_TIMEDOUT:
-			/* Never connected: the request cannot have reached the service. */
-			curl_easy_getinfo(easy_handle, CURLINFO_CONNECT_TIME_T, &connect_time);
-			return connect_time == 0 ? FC_TRANSPORT_CONNECT_TIMEOUT : FC_TRANSPORT_TIMEOUT;
+
+			/*
+			 * Only a request that was never sent cannot have reached the
+			 * service.  (The connect time is no guide: on a reused connection
+			 * it is zero.)
+			 */
+			curl_easy_getinfo(easy_handle, CURLINFO_REQUEST_SIZE, &request_bytes);
+			return request_bytes == 0 ? FC_TRANSPORT_CONNECT_TIMEOUT : FC_TRANSPORT_TIMEOUT;
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:
 		case CURLE_COULDNT_CONNECT:

@@ -357,6 +357,8 @@ handle_face_compare(Request *req, const AccessKey *key, Answer *answer)
 	if (!rate_admit(key))
 		return answer_error(answer, "Throttling.Api", "Request was denied due to api flow control.");
 
+	if (id != NULL && answer_fault(id, answer))
+		return;
 	if (id != NULL && (forced = forced_code(id)) != NULL)
 		return is_gateway_code(forced) ? answer_gateway_error(answer, forced, NULL)
 			: answer_error(answer, forced, NULL);

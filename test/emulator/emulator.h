@@ -51,13 +51,27 @@ typedef struct EmulatorConfig
 
 extern EmulatorConfig config;
 
+/* Ways to misbehave on purpose (test ids EMUFault...): see README.md. */
+typedef enum Fault
+{
+	FAULT_NONE,
+	FAULT_STALL,				/* send half the answer, then nothing */
+	FAULT_HUGE,					/* a 50 MB answer */
+	FAULT_REDIRECT				/* 302 to another host */
+} Fault;
+
 /* An API or gateway answer to send. */
 typedef struct Answer
 {
 	int			status;
-	char	   *body;			/* malloc'd JSON */
+	char	   *body;			/* malloc'd */
 	const char *code;			/* for the log */
+	const char *content_type;	/* NULL: JSON */
+	Fault		fault;
 } Answer;
+
+/* faults.c: the EMUFault and EMUFlaky test ids; true when it answered */
+extern bool answer_fault(const char *merchant_biz_id, Answer *answer);
 
 /* One request as received. */
 typedef struct Request

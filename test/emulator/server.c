@@ -124,6 +124,96 @@ serve_static(Exchange *ex, const char *name)
 	return ret;
 }
 
+#define HUGE_ANSWER_BYTES (50 * 1024 * 1024)
+#define STALL_SECONDS 120
+
+/* A body that sends its first half, then nothing for STALL_SECONDS. */
+typedef struct Stall
+{
+	char	   *body;
+	size_t		len;
+	int			waited_ms;
+} Stall;
+
+static ssize_t
+stall_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	Stall	   *st = cls;
+	size_t		half = st->len / 2;
+
+	if (pos < half)
+	{
+		size_t		n = half - pos < max ? half - pos : max;
+
+		memcpy(buf, st->body + pos, n);
+		return (ssize_t) n;
+	}
+	if (st->waited_ms >= STALL_SECONDS * 1000)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	usleep(100 * 1000);
+	st->waited_ms += 100;
+	return 0;
+}
+
+static void
+stall_free(void *cls)
+{
+	Stall	   *st = cls;
+
+	free(st->body);
+	free(st);
+}
+
+/* 50 MB of JSON-looking padding: a client must cap what it reads. */
+static ssize_t
+huge_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	if (pos >= HUGE_ANSWER_BYTES)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (max > HUGE_ANSWER_BYTES - pos)
+		max = HUGE_ANSWER_BYTES - pos;
+	memset(buf, ' ', max);
+	if (pos == 0)
+		buf[0] = '{';
+	return (ssize_t) max;
+}
+
+/* Send an EMUFault answer that a plain buffer cannot express. */
+static enum MHD_Result
+send_fault(Exchange *ex, Answer *answer)
+{
+	struct MHD_Response *response = NULL;
+	enum MHD_Result ret;
+
+	switch (answer->fault)
+	{
+		case FAULT_REDIRECT:
+			response = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+			MHD_add_response_header(response, "Location", "http://127.0.0.1:9/redirected");
+			break;
+		case FAULT_STALL:
+			{
+				Stall	   *st = calloc(1, sizeof(Stall));
+
+				st->body = answer->body;
+				st->len = strlen(answer->body);
+				answer->body = NULL;
+				response = MHD_create_response_from_callback(st->len, 4096, stall_reader, st, stall_free);
+				break;
+			}
+		case FAULT_HUGE:
+			response = MHD_create_response_from_callback(HUGE_ANSWER_BYTES, 64 * 1024,
+														 huge_reader, NULL, NULL);
+			break;
+		case FAULT_NONE:
+			break;
+	}
+	MHD_add_response_header(response, "Content-Type", "application/json;charset=utf-8");
+	ret = MHD_queue_response(ex->req.connection, (unsigned int) answer->status, response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
 static enum MHD_Result
 serve_api(Exchange *ex)
 {
@@ -131,14 +221,28 @@ serve_api(Exchange *ex)
 	const AccessKey *key = NULL;
 	enum MHD_Result ret;
 
+	const char *id = MHD_lookup_connection_value(ex->req.connection, MHD_GET_ARGUMENT_KIND,
+												 "MerchantBizId");
+
 	if (config.latency_ms > 0)
 		usleep((useconds_t) config.latency_ms * 1000);
+	/* A reset models a request lost in transit: the gateway never saw it. */
+	if (id && strncmp(id, "EMUFaultReset", 13) == 0)
+	{
+		ex->req.merchant_biz_id = id;
+		emulator_log(&ex->req, "POST", "/", 0, "Reset", elapsed_ms(&ex->started));
+		return MHD_NO;
+	}
 	if (ex->req.body_too_large)
 		answer_error(&answer, "ToolargeImage", "The request body is larger than the service accepts.");
 	else if (check_gateway(&ex->req, &answer, &key))
 		handle_face_compare(&ex->req, key, &answer);
-	ret = send_answer(ex->req.connection, answer.status, "application/json;charset=utf-8",
-					  answer.body, strlen(answer.body));
+	if (answer.fault != FAULT_NONE)
+		ret = send_fault(ex, &answer);
+	else
+		ret = send_answer(ex->req.connection, answer.status,
+						  answer.content_type ? answer.content_type : "application/json;charset=utf-8",
+						  answer.body, strlen(answer.body));
 	emulator_log(&ex->req, "POST", "/", answer.status, answer.code, elapsed_ms(&ex->started));
 	free(answer.body);
 	return ret;
@@ -233,7 +337,7 @@ struct MHD_Daemon *
 start_server(int *port)
 {
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-		MHD_USE_ERROR_LOG;
+		(config.quiet ? 0 : MHD_USE_ERROR_LOG);
 	struct sockaddr_in addr = {0};
 	struct MHD_Daemon *daemon;
 	char	   *cert = NULL,
