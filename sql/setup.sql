@@ -26,7 +26,7 @@ SELECT name, substr(encode(image, 'hex'), 1, 8) AS magic
 FROM fctest.fixture ORDER BY name;
 
 CREATE FUNCTION fctest.img(name text) RETURNS bytea
-LANGUAGE sql STABLE AS $$ SELECT image FROM fctest.fixture f WHERE f.name = img.name $$;
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT image FROM fctest.fixture f WHERE f.name = img.name $$;
 
 -- URL of a fixture served by the emulator itself (optionally slowly).
 CREATE FUNCTION fctest.url(name text, delay_ms int DEFAULT 0) RETURNS text
