@@ -20,7 +20,7 @@ OBJS = \
 	src/strbuf.o
 
 # Regression tests need the scratch cluster and emulator that script/test starts.
-REGRESS = setup compare validation errors faults transactions settings security
+REGRESS = setup compare validation errors faults hostile transactions settings security
 REGRESS_OPTS = --load-extension=facecompare
 
 PG_CPPFLAGS = -Isrc

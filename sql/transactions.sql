@@ -2,7 +2,9 @@
 -- Calls inside transactions, exception blocks, savepoints and parallel plans.
 -- A call is a remote transaction of its own: rolling back ours cannot undo
 -- it, but must leave the session and the backend's connection in order.
+-- (Errors are shown terse: their RequestIds differ from run to run.)
 --
+\set VERBOSITY terse
 
 -- In a transaction that is rolled back: the call is made, and the session
 -- goes on.
