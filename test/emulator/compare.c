@@ -4,13 +4,16 @@
  *		same photo" (re-encoded, rescaled, lightly cropped) from "a different
  *		photo", deterministically, and nothing more.
  *
- * Each image becomes an integral image of its luminance.  Two images are
- * compared on a 32x32 grid of area averages, mean- and variance-normalised,
- * by normalised cross-correlation; one of the two is also sampled over a few
- * slightly smaller, shifted windows, which absorbs light crops.  The best
- * correlation maps to the score.
+ * Each picture's luminance is sampled, through an integral image, onto a
+ * 32x32 grid of area averages, mean- and variance-normalised: once for the
+ * full frame and once for each of a few slightly smaller, shifted windows
+ * (which absorbs light crops).  Two pictures score by the best normalised
+ * cross-correlation of one's full frame with the other's windows.  The grids
+ * are cached by the SHA-256 of the picture, so a picture sent again costs a
+ * hash, as it would at a real service with a cache.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,75 +21,44 @@
 
 #include "emulator.h"
 #include "image.h"
+#include "sign.h"
 
 #define GRID 32
+#define CACHE_SIZE 16
 
-ImageVerdict
-image_signature(const unsigned char *data, size_t len, Signature *sig)
+/* The windows sampled: the full frame, then 88-96% crops at 9 offsets each. */
+static const double scales[] = {0.96, 0.92, 0.88};
+#define NWINDOWS (1 + 3 * 9)
+
+/* What a picture is compared by: its normalised grids, one per window. */
+struct Grids
 {
-	int			w,
-				h,
-				channels;
-	unsigned char *pixels;
-	int			short_side,
-				long_side;
-	double		sum = 0,
-				sumsq = 0;
+	double		cell[NWINDOWS][GRID * GRID];
+};
 
-	memset(sig, 0, sizeof(*sig));
-	if (fc_image_format(data, len) == FC_IMAGE_UNKNOWN || len > INT32_MAX)
-		return IMAGE_UNREADABLE;
-	pixels = stbi_load_from_memory(data, (int) len, &w, &h, &channels, 1);
-	if (pixels == NULL)
-		return IMAGE_UNREADABLE;
-
-	short_side = w < h ? w : h;
-	long_side = w < h ? h : w;
-	if (short_side < FC_MIN_SHORT_SIDE || long_side < FC_MIN_LONG_SIDE ||
-		short_side > FC_MAX_SHORT_SIDE || long_side > FC_MAX_LONG_SIDE)
-	{
-		stbi_image_free(pixels);
-		return IMAGE_BAD_RESOLUTION;
-	}
-
-	sig->width = w;
-	sig->height = h;
-	sig->integral = calloc((size_t) (w + 1) * (h + 1), sizeof(double));
-	for (int y = 0; y < h; y++)
-	{
-		double		row = 0;
-
-		for (int x = 0; x < w; x++)
-		{
-			double		v = pixels[(size_t) y * w + x];
-
-			row += v;
-			sum += v;
-			sumsq += v * v;
-			sig->integral[(size_t) (y + 1) * (w + 1) + (x + 1)] =
-				sig->integral[(size_t) y * (w + 1) + (x + 1)] + row;
-		}
-	}
-	stbi_image_free(pixels);
-	{
-		double		n = (double) w * h;
-		double		mean = sum / n;
-
-		sig->contrast = sqrt(fmax(0.0, sumsq / n - mean * mean));
-	}
-	return sig->contrast < FLAT_CONTRAST ? IMAGE_NO_FACE : IMAGE_OK;
-}
-
-void
-signature_free(Signature *sig)
+/* Pictures recently seen, by the SHA-256 of their bytes. */
+static struct
 {
-	free(sig->integral);
-	sig->integral = NULL;
-}
+	char		hash[FC_HEX_SHA256_LEN + 1];
+	Grids	   *grids;
+	double		contrast;
+	int			refs;			/* users now, plus one while cached */
+	unsigned long used;
+}			cache[CACHE_SIZE];
+static unsigned long cache_clock;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Luminance and its integral image, while a picture is being sampled. */
+typedef struct Integral
+{
+	int			width;
+	int			height;
+	double	   *sum;			/* (width+1) x (height+1) */
+} Integral;
 
 /* Mean luminance of the rectangle [x0,x1) x [y0,y1), in pixels. */
 static double
-area_mean(const Signature *s, double x0, double y0, double x1, double y1)
+area_mean(const Integral *s, double x0, double y0, double x1, double y1)
 {
 	int			ix0 = (int) x0,
 				iy0 = (int) y0,
@@ -103,17 +75,17 @@ area_mean(const Signature *s, double x0, double y0, double x1, double y1)
 		ix1 = s->width;
 	if (iy1 > s->height)
 		iy1 = s->height;
-	total = s->integral[iy1 * stride + ix1] - s->integral[iy0 * stride + ix1] -
-		s->integral[iy1 * stride + ix0] + s->integral[iy0 * stride + ix0];
+	total = s->sum[iy1 * stride + ix1] - s->sum[iy0 * stride + ix1] -
+		s->sum[iy1 * stride + ix0] + s->sum[iy0 * stride + ix0];
 	return total / ((double) (ix1 - ix0) * (iy1 - iy0));
 }
 
-/* Sample a window (fractions of the image) onto the grid, normalised. */
+/* Sample a window (fractions of the picture) onto a normalised grid. */
 static void
-sample_grid(const Signature *s, double fx, double fy, double fw, double fh, double *grid)
+sample_grid(const Integral *s, double fx, double fy, double fw, double fh, double *grid)
 {
 	double		mean = 0,
-				var = 0;
+				norm = 0;
 
 	for (int gy = 0; gy < GRID; gy++)
 		for (int gx = 0; gx < GRID; gx++)
@@ -130,11 +102,153 @@ sample_grid(const Signature *s, double fx, double fy, double fw, double fh, doub
 	for (int i = 0; i < GRID * GRID; i++)
 	{
 		grid[i] -= mean;
-		var += grid[i] * grid[i];
+		norm += grid[i] * grid[i];
 	}
-	var = sqrt(var);
+	norm = sqrt(norm);
 	for (int i = 0; i < GRID * GRID; i++)
-		grid[i] = var > 0 ? grid[i] / var : 0;
+		grid[i] = norm > 0 ? grid[i] / norm : 0;
+}
+
+/* Decode, check and sample a picture; NULL grids unless IMAGE_OK. */
+static ImageVerdict
+compute(const unsigned char *data, size_t len, Grids **gridsp, double *contrast)
+{
+	int			w,
+				h,
+				channels,
+				short_side,
+				long_side,
+				n = 0;
+	unsigned char *pixels;
+	Integral	in;
+	double		sum = 0,
+				sumsq = 0,
+				mean;
+
+	*gridsp = NULL;
+	*contrast = 0;
+	if (fc_image_format(data, len) == FC_IMAGE_UNKNOWN || len > INT32_MAX)
+		return IMAGE_UNREADABLE;
+	pixels = stbi_load_from_memory(data, (int) len, &w, &h, &channels, 1);
+	if (pixels == NULL)
+		return IMAGE_UNREADABLE;
+	short_side = w < h ? w : h;
+	long_side = w < h ? h : w;
+	if (short_side < FC_MIN_SHORT_SIDE || long_side < FC_MIN_LONG_SIDE ||
+		short_side > FC_MAX_SHORT_SIDE || long_side > FC_MAX_LONG_SIDE)
+	{
+		stbi_image_free(pixels);
+		return IMAGE_BAD_RESOLUTION;
+	}
+
+	in.width = w;
+	in.height = h;
+	in.sum = calloc((size_t) (w + 1) * (h + 1), sizeof(double));
+	for (int y = 0; y < h; y++)
+	{
+		double		row = 0;
+
+		for (int x = 0; x < w; x++)
+		{
+			double		v = pixels[(size_t) y * w + x];
+
+			row += v;
+			sum += v;
+			sumsq += v * v;
+			in.sum[(size_t) (y + 1) * (w + 1) + (x + 1)] = in.sum[(size_t) y * (w + 1) + (x + 1)] + row;
+		}
+	}
+	stbi_image_free(pixels);
+	mean = sum / ((double) w * h);
+	*contrast = sqrt(fmax(0.0, sumsq / ((double) w * h) - mean * mean));
+	if (*contrast < FLAT_CONTRAST)
+	{
+		free(in.sum);
+		return IMAGE_NO_FACE;
+	}
+
+	*gridsp = malloc(sizeof(Grids));
+	sample_grid(&in, 0, 0, 1, 1, (*gridsp)->cell[n++]);
+	for (size_t i = 0; i < sizeof(scales) / sizeof(scales[0]); i++)
+	{
+		double		margin = 1.0 - scales[i];
+
+		for (int sy = -1; sy <= 1; sy++)
+			for (int sx = -1; sx <= 1; sx++)
+				sample_grid(&in, margin / 2 + sx * margin / 2, margin / 2 + sy * margin / 2,
+							scales[i], scales[i], (*gridsp)->cell[n++]);
+	}
+	free(in.sum);
+	return IMAGE_OK;
+}
+
+/* Drop one reference to a cached entry (or an uncached one). */
+static void
+release(Grids *grids)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < CACHE_SIZE; i++)
+		if (cache[i].grids == grids)
+		{
+			cache[i].refs--;
+			grids = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&cache_lock);
+	free(grids);				/* was never cached, or has been evicted */
+}
+
+ImageVerdict
+image_signature(const unsigned char *data, size_t len, Signature *sig)
+{
+	char		hash[FC_HEX_SHA256_LEN + 1];
+	ImageVerdict verdict;
+	int			victim = 0;
+
+	memset(sig, 0, sizeof(*sig));
+	fc_sha256_hex(data, len, hash);
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < CACHE_SIZE; i++)
+		if (cache[i].grids && strcmp(cache[i].hash, hash) == 0)
+		{
+			cache[i].refs++;
+			cache[i].used = ++cache_clock;
+			sig->grids = cache[i].grids;
+			sig->contrast = cache[i].contrast;
+			pthread_mutex_unlock(&cache_lock);
+			return IMAGE_OK;
+		}
+	pthread_mutex_unlock(&cache_lock);
+
+	verdict = compute(data, len, &sig->grids, &sig->contrast);
+	if (verdict != IMAGE_OK)
+		return verdict;
+
+	/* Cache it in the least recently used slot nobody is using. */
+	pthread_mutex_lock(&cache_lock);
+	for (int i = 0; i < CACHE_SIZE; i++)
+		if (cache[i].refs <= 1 && (cache[victim].refs > 1 || cache[i].used < cache[victim].used))
+			victim = i;
+	if (cache[victim].refs <= 1)
+	{
+		if (cache[victim].grids && cache[victim].refs == 1)
+			free(cache[victim].grids);
+		strcpy(cache[victim].hash, hash);
+		cache[victim].grids = sig->grids;
+		cache[victim].contrast = sig->contrast;
+		cache[victim].refs = 2;
+		cache[victim].used = ++cache_clock;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return IMAGE_OK;
+}
+
+void
+signature_free(Signature *sig)
+{
+	if (sig->grids)
+		release(sig->grids);
+	sig->grids = NULL;
 }
 
 static double
@@ -147,44 +261,23 @@ correlate(const double *a, const double *b)
 	return dot;
 }
 
-/* Best correlation of b's full frame against windows of a. */
-static double
-best_window(const Signature *a, const Signature *b)
-{
-	static const double scales[] = {1.0, 0.96, 0.92, 0.88};
-	double		full[GRID * GRID],
-				window[GRID * GRID];
-	double		best = -1;
-
-	sample_grid(b, 0, 0, 1, 1, full);
-	for (size_t i = 0; i < sizeof(scales) / sizeof(scales[0]); i++)
-	{
-		double		margin = 1.0 - scales[i];
-		int			steps = scales[i] < 1.0 ? 2 : 0;
-
-		for (int sy = -steps; sy <= steps; sy++)
-			for (int sx = -steps; sx <= steps; sx++)
-			{
-				double		fx = margin / 2 + sx * margin / (2 * (steps ? steps : 1));
-				double		fy = margin / 2 + sy * margin / (2 * (steps ? steps : 1));
-				double		c;
-
-				sample_grid(a, fx, fy, scales[i], scales[i], window);
-				c = correlate(window, full);
-				if (c > best)
-					best = c;
-			}
-	}
-	return best;
-}
-
+/* Best correlation of either picture's full frame with the other's windows. */
 double
 compare_signatures(const Signature *a, const Signature *b)
 {
-	double		ab = best_window(a, b);
-	double		ba = best_window(b, a);
+	double		best = -1;
 
-	return ab > ba ? ab : ba;
+	for (int w = 0; w < NWINDOWS; w++)
+	{
+		double		ab = correlate(a->grids->cell[w], b->grids->cell[0]);
+		double		ba = correlate(b->grids->cell[w], a->grids->cell[0]);
+
+		if (ab > best)
+			best = ab;
+		if (ba > best)
+			best = ba;
+	}
+	return best;
 }
 
 /* Correlation r to a score: 100 * max(0, r)^2, two decimals. */

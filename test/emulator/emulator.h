@@ -105,11 +105,11 @@ typedef enum ImageVerdict
 	IMAGE_NO_FACE
 } ImageVerdict;
 
+typedef struct Grids Grids;
+
 typedef struct Signature
 {
-	int			width;
-	int			height;
-	double	   *integral;		/* (width+1) x (height+1) summed luminance */
+	Grids	   *grids;			/* shared with the cache: see compare.c */
 	double		contrast;		/* luminance standard deviation, 0..128 */
 } Signature;
 
