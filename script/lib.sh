@@ -40,8 +40,8 @@ fc_build_and_install() {
 	$sudo make -s -C "$FC_ROOT" PG_CONFIG="$PG_CONFIG" install
 }
 
-# fc_start_emulator NAME [options...]: start it on a free port, set
-# EMULATOR_PORT and wait until it answers.
+# fc_start_emulator NAME [options...]: start it on a free port and wait
+# until it listens; sets EMULATOR_PORT and EMULATOR_LOG (its request log).
 fc_start_emulator() {
 	local name=$1
 	shift
@@ -49,18 +49,19 @@ fc_start_emulator() {
 	"$EMULATOR" --port 0 --port-file "$portfile" \
 		--access-key-id "$FC_KEY_ID" --access-key-secret "$FC_KEY_SECRET" \
 		--static-dir "$FC_WORK/fixtures" "$@" \
-		>"$FC_WORK/$name.out" 2>"$FC_WORK/$name.log" &
+		>"$FC_WORK/$name.emulator.out" 2>"$FC_WORK/$name.emulator.log" &
 	FC_PIDS+=($!)
 	for _ in $(seq 100); do
 		[ -s "$portfile" ] && break
 		sleep 0.1
 	done
 	if [ ! -s "$portfile" ]; then
-		cat "$FC_WORK/$name.log" >&2
+		cat "$FC_WORK/$name.emulator.log" >&2
 		echo "the emulator $name did not start" >&2
 		return 1
 	fi
 	EMULATOR_PORT=$(cat "$portfile")
+	EMULATOR_LOG="$FC_WORK/$name.emulator.log"
 }
 
 # fc_start_cluster NAME PORT [postgresql.conf lines...]: initdb and start.
