@@ -78,7 +78,20 @@ fc_start_cluster() {
 		echo "shared_preload_libraries = 'facecompare'"
 		printf '%s\n' "$@"
 	} >>"$data/postgresql.conf"
-	as_pg "$PG_BINDIR/pg_ctl" -D "$data" -l "$FC_WORK/$name.log" -w -s start
+	if [ -n "${FC_VALGRIND:-}" ]; then
+		# Every backend under memcheck, one report per process.
+		as_pg valgrind --quiet --leak-check=full --show-leak-kinds=definite \
+			--errors-for-leak-kinds=definite --num-callers=40 --trace-children=no \
+			--suppressions="$FC_ROOT/test/valgrind/postgres.supp" \
+			--log-file="$FC_WORK/valgrind.%p.log" \
+			"$PG_BINDIR/postgres" -D "$data" >"$FC_WORK/$name.log" 2>&1 &
+		for _ in $(seq 600); do
+			"$PG_BINDIR/pg_isready" -q -h "$FC_WORK" -p "$port" && break
+			sleep 0.2
+		done
+	else
+		as_pg "$PG_BINDIR/pg_ctl" -D "$data" -l "$FC_WORK/$name.log" -w -s start
+	fi
 	FC_CLUSTERS+=("$data")
 	export PGHOST="$FC_WORK" PGPORT="$port" PGUSER=postgres
 }
@@ -96,6 +109,34 @@ fc_run_tap() {
 		PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" \
 		FC_ROOT="$FC_ROOT" FC_EMULATOR="$EMULATOR" FC_FIXTURES="$FC_WORK/fixtures" \
 		prove -v -I "$pgxs_dir/src/test/perl" t/*.pl)
+}
+
+# fc_start_regress_env: the emulators and the cluster the regression suite
+# runs against (sql/setup.sql reads the FC_* variables exported here).
+fc_start_regress_env() {
+	# Credentials come from the settings, never from the caller's environment.
+	unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET ALIBABA_CLOUD_SECURITY_TOKEN
+	fc_start_emulator slow --latency-ms 5000 || return 1
+	export FC_SLOW_EMULATOR_URL="http://127.0.0.1:$EMULATOR_PORT"
+	fc_start_emulator emulator \
+		--key denied-key-id:denied-secret:ram-denied \
+		--key unpaid-key-id:unpaid-secret:account-denied \
+		--key inactive-key-id:inactive-secret:inactive \
+		--security-token emulator-sts-token \
+		--download-timeout-ms 1000 || return 1
+	export FC_EMULATOR_URL="http://127.0.0.1:$EMULATOR_PORT" FC_EMULATOR_LOG="$EMULATOR_LOG"
+	# A TLS emulator whose self-signed certificate only facecompare.ca_file trusts.
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+		-addext "subjectAltName=IP:127.0.0.1" \
+		-keyout "$FC_WORK/tls-key.pem" -out "$FC_WORK/tls-cert.pem" 2>/dev/null || return 1
+	chmod 644 "$FC_WORK/tls-cert.pem"
+	fc_start_emulator tls --tls-cert "$FC_WORK/tls-cert.pem" --tls-key "$FC_WORK/tls-key.pem" || return 1
+	export FC_TLS_EMULATOR_URL="https://127.0.0.1:$EMULATOR_PORT" FC_TLS_CA="$FC_WORK/tls-cert.pem"
+	export FC_FIXTURES="$FC_WORK/fixtures"
+	fc_start_cluster regress "$(fc_free_port)" \
+		"facecompare.endpoint = '$FC_EMULATOR_URL'" \
+		"facecompare.access_key_id = '$FC_KEY_ID'" \
+		"facecompare.access_key_secret = '$FC_KEY_SECRET'"
 }
 
 fc_free_port() {

@@ -19,26 +19,28 @@ COMMENT ON TYPE facecompare.result IS
 -- "generate one".  VOLATILE: every call is a new remote transaction.
 -- PARALLEL SAFE: a call touches no database state and no session state that
 -- a parallel worker would lack (the settings are copied to workers).
+-- COST 10000: a network round trip, so the planner evaluates cheap
+-- conditions first (WHERE u.id = 42 AND (compare(...)).passed calls once).
 
 CREATE FUNCTION facecompare.compare(source bytea, target bytea, merchant_biz_id text DEFAULT NULL)
 RETURNS facecompare.result
 AS 'MODULE_PATHNAME', 'facecompare_compare_bytea_bytea'
-LANGUAGE C VOLATILE PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION facecompare.compare(source_url text, target bytea, merchant_biz_id text DEFAULT NULL)
 RETURNS facecompare.result
 AS 'MODULE_PATHNAME', 'facecompare_compare_url_bytea'
-LANGUAGE C VOLATILE PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION facecompare.compare(source bytea, target_url text, merchant_biz_id text DEFAULT NULL)
 RETURNS facecompare.result
 AS 'MODULE_PATHNAME', 'facecompare_compare_bytea_url'
-LANGUAGE C VOLATILE PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL SAFE COST 10000;
 
 CREATE FUNCTION facecompare.compare(source_url text, target_url text, merchant_biz_id text DEFAULT NULL)
 RETURNS facecompare.result
 AS 'MODULE_PATHNAME', 'facecompare_compare_url_url'
-LANGUAGE C VOLATILE PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL SAFE COST 10000;
 
 COMMENT ON FUNCTION facecompare.compare(bytea, bytea, text) IS
 'Compare the face in source with the face in target (JPEG or PNG bytes, base64 at most 1 MB each); merchant_biz_id is 1-32 ASCII letters/digits, generated when NULL';

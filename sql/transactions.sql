@@ -52,8 +52,9 @@ FROM (VALUES (1, 'person-a.jpg'), (2, 'blank.png')) AS v(i, photo),
 SELECT count(*) FROM verdicts;
 DROP TABLE verdicts;
 
--- The functions say what they are: volatile, parallel safe, not strict.
-SELECT p.oid::regprocedure, p.provolatile, p.proparallel, p.proisstrict
+-- The functions say what they are: volatile, parallel safe, not strict, and
+-- costly (a network round trip), so cheap conditions are evaluated first.
+SELECT p.oid::regprocedure, p.provolatile, p.proparallel, p.proisstrict, p.procost
 FROM pg_proc p WHERE p.pronamespace = 'facecompare'::regnamespace
 ORDER BY 1::text;
 

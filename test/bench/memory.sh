@@ -24,12 +24,16 @@ fc_start_cluster bench "$(fc_free_port)" \
 	echo "\\pset tuples_only on"
 	echo "\\pset format unaligned"
 	echo "\\timing off"
+	# JIT would load LLVM once a statement's estimated cost is high enough:
+	# some 60 MB of shared-library pages, the same with or without us.
+	echo "SET jit = off;"
 	for i in $(seq 0 10); do
 		if [ "$i" -gt 0 ]; then
 			echo "SELECT count(*) FILTER (WHERE (facecompare.compare(a, a, 'b${i}x' || n)).passed) FROM img, generate_series(1, $STEP) AS n \\g /dev/null"
 		fi
-		echo "SELECT format('%s calls  rss %s kB  memory contexts %s kB  %s', $((i * STEP)),
+		echo "SELECT format('%s calls  rss %s kB  anon %s kB  memory contexts %s kB  %s', $((i * STEP)),
 			(regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmRSS:\\s+(\\d+)'))[1],
+			(regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'RssAnon:\\s+(\\d+)'))[1],
 			(SELECT sum(total_bytes)::bigint / 1024 FROM pg_backend_memory_contexts),
 			to_char(clock_timestamp(), 'HH24:MI:SS.MS'));"
 	done
@@ -37,7 +41,7 @@ fc_start_cluster bench "$(fc_free_port)" \
 
 echo "facecompare memory benchmark: $CALLS calls in one session, person-a.jpg (31 kB) against itself"
 psql -X -q -d postgres -f "$FC_WORK/bench.sql" | tee "$FC_WORK/bench.out"
-awk '/calls  rss/ { rss[++n] = $4; ctx[n] = $8 }
+awk '/calls  rss/ { rss[++n] = $4; ctx[n] = $11 }
 	END {
 		printf "RSS after the first tenth: %d kB; at the end: %d kB; growth over the last nine tenths: %d kB (%.3f bytes per call)\n",
 			rss[2], rss[n], rss[n] - rss[2], (rss[n] - rss[2]) * 1024 / (9 * '"$STEP"');
