@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -214,80 +215,101 @@ is_gateway_code(const char *code)
 	return false;
 }
 
-/* Load one side's image from the body or its URL, or answer the error. */
-static unsigned char *
-load_side(const Request *req, const char *side, size_t *len, Answer *answer)
+/* One side of the comparison (Source or Target) as the request gives it. */
+typedef struct Side
 {
-	char		field[64],
-				url_field[64],
-				message[512];
-	char	   *b64;
-	const char *url;
-	unsigned char *data = NULL;
+	const char *name;			/* "Source" or "Target" */
+	char		field[32];		/* XFacePicture: base64 in the body */
+	char		url_field[32];	/* XFacePictureUrl: in the query */
+	char	   *b64;			/* decoded form value, malloc'd, or NULL */
+	const char *url;			/* NULL when absent or empty */
+	unsigned char *data;		/* the image, once loaded; malloc'd */
+	size_t		len;
+} Side;
 
-	snprintf(field, sizeof(field), "%sFacePicture", side);
-	snprintf(url_field, sizeof(url_field), "%sFacePictureUrl", side);
-	b64 = form_field(req, field);
-	url = query_arg(req, url_field);
+/* Find one side's parameters and check that they make sense together. */
+static bool
+check_side(const Request *req, const char *name, Side *side, Answer *answer)
+{
+	char		message[512];
 
-	if (b64 == NULL && (url == NULL || url[0] == '\0'))
+	side->name = name;
+	snprintf(side->field, sizeof(side->field), "%sFacePicture", name);
+	snprintf(side->url_field, sizeof(side->url_field), "%sFacePictureUrl", name);
+	side->b64 = form_field(req, side->field);
+	side->url = query_arg(req, side->url_field);
+	if (side->url && side->url[0] == '\0')
+		side->url = NULL;
+
+	if (side->b64 == NULL && side->url == NULL)
 	{
-		snprintf(message, sizeof(message), "Either %s or %s is mandatory for this action.", field, url_field);
+		snprintf(message, sizeof(message), "Either %s or %s is mandatory for this action.",
+				 side->field, side->url_field);
 		answer_error(answer, "MissingParameter", message);
 	}
-	else if (b64 != NULL && url != NULL && url[0] != '\0')
+	else if (side->b64 != NULL && side->url != NULL)
 	{
-		snprintf(message, sizeof(message), "%s and %s were both given; give one.", field, url_field);
+		snprintf(message, sizeof(message), "%s and %s were both given; give one.",
+				 side->field, side->url_field);
 		answer_error(answer, "DataDuplication", message);
 	}
-	else if (b64 != NULL)
+	else if (side->url != NULL && strncasecmp(side->url, "http://", 7) != 0 &&
+			 strncasecmp(side->url, "https://", 8) != 0)
 	{
-		if (strlen(b64) > FC_MAX_ENCODED_PICTURE)
-		{
-			snprintf(message, sizeof(message), "%s is larger than 1 MB.", field);
-			answer_error(answer, "ToolargeImage", message);
-		}
-		else if ((data = base64_decode(b64, len)) == NULL)
-		{
-			snprintf(message, sizeof(message), "%s is not valid base64.", field);
-			answer_error(answer, "InvalidParameter", message);
-		}
-	}
-	else if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
-	{
-		snprintf(message, sizeof(message), "%s must be an http or https URL.", url_field);
+		snprintf(message, sizeof(message), "%s must be an http or https URL.", side->url_field);
 		answer_error(answer, "InvalidParameter", message);
 	}
-	else
-	{
-		char		reason[256];
+	return answer->body == NULL;
+}
 
-		switch (fetch_url(url, &data, len, reason, sizeof(reason)))
-		{
-			case FETCH_OK:
-				break;
-			case FETCH_TIMEOUT:
-				snprintf(message, sizeof(message), "Downloading %s timed out after %d ms.", url_field,
-						 config.download_timeout_ms);
-				answer_error(answer, "DownloadTimeout", message);
-				break;
-			case FETCH_TOO_LARGE:
-				snprintf(message, sizeof(message), "The image at %s is larger than 1 MB.", url_field);
-				answer_error(answer, "ToolargeImage", message);
-				break;
-			case FETCH_FAILED:
-				snprintf(message, sizeof(message), "%s could not be downloaded: %s.", url_field, reason);
-				answer_error(answer, "InvalidParameter", message);
-				break;
-		}
-	}
-	free(b64);
-	if (answer->body && data)
+/* Decode one side's base64 or download its URL, or answer the error. */
+static bool
+load_side(Side *side, Answer *answer)
+{
+	char		message[512];
+	char		reason[256];
+
+	if (side->b64 != NULL)
 	{
-		free(data);
-		data = NULL;
+		/* Measured on the text, before decoding it, as the 1 MB transfer limit is. */
+		if (strlen(side->b64) > FC_MAX_ENCODED_PICTURE)
+		{
+			snprintf(message, sizeof(message), "%s is larger than 1 MB.", side->field);
+			answer_error(answer, "ToolargeImage", message);
+		}
+		else if ((side->data = base64_decode(side->b64, &side->len)) == NULL)
+		{
+			snprintf(message, sizeof(message), "%s is not valid base64.", side->field);
+			answer_error(answer, "InvalidParameter", message);
+		}
+		return answer->body == NULL;
 	}
-	return data;
+	switch (fetch_url(side->url, &side->data, &side->len, reason, sizeof(reason)))
+	{
+		case FETCH_OK:
+			break;
+		case FETCH_TIMEOUT:
+			snprintf(message, sizeof(message), "Downloading %s timed out after %d ms.", side->url_field,
+					 config.download_timeout_ms);
+			answer_error(answer, "DownloadTimeout", message);
+			break;
+		case FETCH_TOO_LARGE:
+			snprintf(message, sizeof(message), "The image at %s is larger than 1 MB.", side->url_field);
+			answer_error(answer, "ToolargeImage", message);
+			break;
+		case FETCH_FAILED:
+			snprintf(message, sizeof(message), "%s could not be downloaded: %s.", side->url_field, reason);
+			answer_error(answer, "InvalidParameter", message);
+			break;
+	}
+	return answer->body == NULL;
+}
+
+static void
+side_free(Side *side)
+{
+	free(side->b64);
+	free(side->data);
 }
 
 /* Decode one side, or answer why it cannot be used. */
@@ -318,6 +340,31 @@ sign_side(const char *side, const unsigned char *data, size_t len, Signature *si
 	return false;
 }
 
+/*
+ * The verdict on two usable pictures; or, for a fraction --fail-rate of
+ * them, InternalError (only calls that would otherwise succeed fail so).
+ */
+static void
+answer_verdict_for(const char *id, const char *quality_check, const Signature *source,
+				   const Signature *target, Answer *answer)
+{
+	double		score;
+	double		quality;
+
+	if (config.fail_rate > 0 && random_unit() < config.fail_rate)
+	{
+		answer_error(answer, "InternalError",
+					 "An internal error occurred (injected by --fail-rate).");
+		return;
+	}
+	score = score_from_similarity(compare_signatures(source, target));
+	/* Quality follows the source's contrast: flat pictures score low. */
+	quality = source->contrast > 40 ? 95.0 : 40 + source->contrast * 1.375;
+	answer_verdict(answer, score, strncmp(id, "EMUScoreString", 14) == 0,
+				   strncmp(id, "EMUCodeTwoHundred", 17) == 0 ? "200" : "Success",
+				   quality_check && strcmp(quality_check, "Y") == 0, quality);
+}
+
 static bool
 valid_merchant_biz_id(const char *id)
 {
@@ -331,16 +378,47 @@ valid_merchant_biz_id(const char *id)
 	return true;
 }
 
+/* Refusals that depend on the key alone, answered before anything is read. */
+static bool
+key_refused(const AccessKey *key, Answer *answer)
+{
+	if (key->state == KEY_RAM_DENIED)
+		answer_error(answer, "Forbidden.RAMUserAccessDenied",
+					 "The RAM user does not have the AliyunAntCloudAuthFullAccess permission.");
+	else if (key->state == KEY_ACCOUNT_DENIED)
+		answer_error(answer, "Forbidden.AccountAccessDenied",
+					 "ID Verification is not activated for this account, or the account has overdue payments.");
+	else if (!rate_admit(key))
+		answer_error(answer, "Throttling.Api", "Request was denied due to api flow control.");
+	return answer->body != NULL;
+}
+
+/* Answers chosen by a test id (EMU...), or none. */
+static bool
+test_id_answered(const char *id, Answer *answer)
+{
+	const char *forced;
+
+	if (id == NULL)
+		return false;
+	if (answer_fault(id, answer))
+		return true;
+	if ((forced = forced_code(id)) == NULL)
+		return false;
+	if (is_gateway_code(forced))
+		answer_gateway_error(answer, forced, NULL);
+	else
+		answer_error(answer, forced, NULL);
+	return true;
+}
+
 void
 handle_face_compare(Request *req, const AccessKey *key, Answer *answer)
 {
 	const char *id = query_arg(req, "MerchantBizId");
 	const char *quality_check = query_arg(req, "FaceQualityCheck");
-	const char *forced;
-	unsigned char *source = NULL,
-			   *target = NULL;
-	size_t		source_len = 0,
-				target_len = 0;
+	Side		source = {0},
+				target = {0};
 	Signature	source_sig,
 				target_sig;
 
@@ -348,54 +426,35 @@ handle_face_compare(Request *req, const AccessKey *key, Answer *answer)
 	if (quality_check == NULL)
 		quality_check = query_arg(req, "FacePictureQualityCheck");
 
-	if (key->state == KEY_RAM_DENIED)
-		return answer_error(answer, "Forbidden.RAMUserAccessDenied",
-							"The RAM user does not have the AliyunAntCloudAuthFullAccess permission.");
-	if (key->state == KEY_ACCOUNT_DENIED)
-		return answer_error(answer, "Forbidden.AccountAccessDenied",
-							"ID Verification is not activated for this account, or the account has overdue payments.");
-	if (!rate_admit(key))
-		return answer_error(answer, "Throttling.Api", "Request was denied due to api flow control.");
-
-	if (id != NULL && answer_fault(id, answer))
+	if (key_refused(key, answer) || test_id_answered(id, answer))
 		return;
-	if (id != NULL && (forced = forced_code(id)) != NULL)
-		return is_gateway_code(forced) ? answer_gateway_error(answer, forced, NULL)
-			: answer_error(answer, forced, NULL);
-	if (config.fail_rate > 0 && random_unit() < config.fail_rate)
-		return answer_error(answer, "InternalError", "An internal error occurred (injected by --fail-rate).");
-
 	if (id == NULL || id[0] == '\0')
-		return answer_error(answer, "MissingParameter", "MerchantBizId is mandatory for this action.");
+	{
+		answer_error(answer, "MissingParameter", "MerchantBizId is mandatory for this action.");
+		return;
+	}
 	if (!valid_merchant_biz_id(id))
-		return answer_error(answer, "InvalidParameter", "MerchantBizId must be 1 to 32 letters or digits.");
-
-	source = load_side(req, "Source", &source_len, answer);
-	if (answer->body)
-		return;
-	target = load_side(req, "Target", &target_len, answer);
-	if (answer->body)
 	{
-		free(source);
+		answer_error(answer, "InvalidParameter", "MerchantBizId must be 1 to 32 letters or digits.");
 		return;
 	}
-	if (source_len > MAX_IMAGE_BYTES || target_len > MAX_IMAGE_BYTES)
-		answer_error(answer, "ToolargeImage", "An image is larger than 1 MB.");
-	else if (sign_side("source", source, source_len, &source_sig, answer))
+
+	/* Both sides' parameters first: nothing is downloaded for a call that is wrong anyway. */
+	if (check_side(req, "Source", &source, answer) && check_side(req, "Target", &target, answer) &&
+		load_side(&source, answer) && load_side(&target, answer))
 	{
-		if (sign_side("target", target, target_len, &target_sig, answer))
+		if (source.len > MAX_IMAGE_BYTES || target.len > MAX_IMAGE_BYTES)
+			answer_error(answer, "ToolargeImage", "An image is larger than 1 MB.");
+		else if (sign_side("source", source.data, source.len, &source_sig, answer))
 		{
-			double		score = score_from_similarity(compare_signatures(&source_sig, &target_sig));
-			double		quality = source_sig.contrast > 40 ? 95.0 : 40 + source_sig.contrast * 1.375;
-			bool		string_score = strncmp(id, "EMUScoreString", 14) == 0;
-			const char *code = strncmp(id, "EMUCodeTwoHundred", 17) == 0 ? "200" : "Success";
-
-			answer_verdict(answer, score, string_score, code,
-						   quality_check && strcmp(quality_check, "Y") == 0, quality);
-			signature_free(&target_sig);
+			if (sign_side("target", target.data, target.len, &target_sig, answer))
+			{
+				answer_verdict_for(id, quality_check, &source_sig, &target_sig, answer);
+				signature_free(&target_sig);
+			}
+			signature_free(&source_sig);
 		}
-		signature_free(&source_sig);
 	}
-	free(source);
-	free(target);
+	side_free(&source);
+	side_free(&target);
 }

@@ -175,15 +175,6 @@ find_key(const char *id)
 	return NULL;
 }
 
-static bool
-token_known(const char *token)
-{
-	for (int i = 0; i < config.ntokens; i++)
-		if (strcmp(config.tokens[i], token) == 0)
-			return true;
-	return false;
-}
-
 /* Collect the decoded query arguments. */
 typedef struct QueryArgs
 {
@@ -195,6 +186,8 @@ static enum MHD_Result
 collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	QueryArgs  *args = cls;
+
+	(void) kind;
 
 	if (args->n < 64)
 		args->pairs[args->n++] = (FcPair) {key, value ? value : ""};
@@ -241,14 +234,45 @@ signature_matches(Request *req, const Authorization *auth, const AccessKey *key,
 	return fc_signature_equal(expected, auth->signature);
 }
 
-/* Is name among the ';'-separated signed headers? */
+/* Is name (any case) among the ';'-separated signed headers? */
 static bool
 is_signed(const char *list, const char *name)
 {
 	size_t		len = strlen(name);
 
 	for (const char *p = list; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL)
-		if (strncmp(p, name, len) == 0 && (p[len] == ';' || p[len] == '\0'))
+		if (strncasecmp(p, name, len) == 0 && (p[len] == ';' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+/* The first x-acs-* header sent but left out of SignedHeaders. */
+typedef struct UnsignedSearch
+{
+	const char *signed_headers;
+	const char *found;
+} UnsignedSearch;
+
+static enum MHD_Result
+find_unsigned(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	UnsignedSearch *search = cls;
+
+	(void) kind;
+	(void) value;
+	if (strncasecmp(key, "x-acs-", 6) == 0 && !is_signed(search->signed_headers, key))
+	{
+		search->found = key;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static bool
+token_listed(const char *const *tokens, int n, const char *token)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(tokens[i], token) == 0)
 			return true;
 	return false;
 }
@@ -285,6 +309,20 @@ check_gateway(Request *req, Answer *answer, const AccessKey **keyp)
 			answer_gateway_error(answer, "IncompleteSignature", message);
 			return false;
 		}
+	{
+		/* The gateway signs every x-acs-* header: one left out could be forged. */
+		UnsignedSearch search = {auth.signed_headers, NULL};
+
+		MHD_get_connection_values(req->connection, MHD_HEADER_KIND, find_unsigned, &search);
+		if (search.found)
+		{
+			snprintf(message, sizeof(message),
+					 "The request signature does not conform to Aliyun standards: header %.64s must be signed.",
+					 search.found);
+			answer_gateway_error(answer, "IncompleteSignature", message);
+			return false;
+		}
+	}
 	if (strcmp(action, "FaceCompare") != 0 || strcmp(version, "2022-08-09") != 0)
 	{
 		snprintf(message, sizeof(message), "Specified api is not found, please check your url and method: action %.64s, version %.32s.",
@@ -347,8 +385,15 @@ check_gateway(Request *req, Answer *answer, const AccessKey **keyp)
 	{
 		const char *token_key = header(req, "x-acs-accesskey-id");
 
-		if (!is_signed(auth.signed_headers, "x-acs-security-token") ||
-			token_key == NULL || strcmp(token_key, key->id) != 0 || !token_known(token))
+		if (token_key != NULL && strcmp(token_key, key->id) == 0 &&
+			token_listed(config.expired_tokens, config.nexpired_tokens, token))
+		{
+			answer_gateway_error(answer, "InvalidSecurityToken.Expired",
+								 "Specified SecurityToken is expired.");
+			return false;
+		}
+		if (token_key == NULL || strcmp(token_key, key->id) != 0 ||
+			!token_listed(config.tokens, config.ntokens, token))
 		{
 			answer_gateway_error(answer, "InvalidSecurityToken.Malformed",
 								 "Specified SecurityToken is malformed, or does not belong to the access key.");

@@ -129,17 +129,17 @@ compute(const unsigned char *data, size_t len, Grids **gridsp, double *contrast)
 	*contrast = 0;
 	if (fc_image_format(data, len) == FC_IMAGE_UNKNOWN || len > INT32_MAX)
 		return IMAGE_UNREADABLE;
-	pixels = stbi_load_from_memory(data, (int) len, &w, &h, &channels, 1);
-	if (pixels == NULL)
+	/* The header's size first: a small PNG can claim gigapixels. */
+	if (!stbi_info_from_memory(data, (int) len, &w, &h, &channels))
 		return IMAGE_UNREADABLE;
 	short_side = w < h ? w : h;
 	long_side = w < h ? h : w;
 	if (short_side < FC_MIN_SHORT_SIDE || long_side < FC_MIN_LONG_SIDE ||
 		short_side > FC_MAX_SHORT_SIDE || long_side > FC_MAX_LONG_SIDE)
-	{
-		stbi_image_free(pixels);
 		return IMAGE_BAD_RESOLUTION;
-	}
+	pixels = stbi_load_from_memory(data, (int) len, &w, &h, &channels, 1);
+	if (pixels == NULL)
+		return IMAGE_UNREADABLE;
 
 	in.width = w;
 	in.height = h;

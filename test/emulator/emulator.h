@@ -41,6 +41,8 @@ typedef struct EmulatorConfig
 	int			nkeys;
 	const char *tokens[MAX_TOKENS];
 	int			ntokens;
+	const char *expired_tokens[MAX_TOKENS];	/* answered InvalidSecurityToken.Expired */
+	int			nexpired_tokens;
 	int			qps;			/* 0: unlimited */
 	int			latency_ms;
 	double		fail_rate;
@@ -133,8 +135,14 @@ typedef enum FetchResult
 extern FetchResult fetch_url(const char *url, unsigned char **data, size_t *len,
 							 char *reason, size_t reason_len);
 
-/* util */
-extern double random_unit(void);	/* seeded, thread-safe, [0, 1) */
+/* pause.c: sleeps that end when the emulator stops; false if it is stopping */
+extern bool pause_ms(long ms);
+extern void stop_pauses(void);
+
+/* respond.c: seeded, thread-safe, [0, 1) */
+extern double random_unit(void);
+
+/* log.c: the one line per request */
 extern void emulator_log(const Request *req, const char *method, const char *path,
 						 int status, const char *code, double elapsed_ms);
 

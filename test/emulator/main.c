@@ -2,6 +2,7 @@
  * main.c
  *		facecompare-emulator: options, start-up, shutdown.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,7 +29,7 @@ static const char usage[] =
 "scores pictures deterministically.  It is an emulator, not a face matcher.\n"
 "\n"
 "Usage: facecompare-emulator [options]\n"
-"  --bind ADDR               IPv4 address to listen on (default 127.0.0.1)\n"
+"  --bind ADDR               IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
 "  --port N                  port (default 8089; 0 picks a free one)\n"
 "  --port-file FILE          write the port there once listening\n"
 "  --tls-cert FILE           serve HTTPS with this PEM certificate...\n"
@@ -38,19 +39,75 @@ static const char usage[] =
 "  --key ID:SECRET[:STATE]   another key; STATE is ok, inactive, ram-denied or\n"
 "                            account-denied (repeatable)\n"
 "  --security-token TOKEN    an STS token to accept (repeatable)\n"
+"  --expired-security-token TOKEN\n"
+"                            an STS token to answer InvalidSecurityToken.Expired\n"
+"                            (repeatable)\n"
 "  --qps N                   accept at most N requests per key in any second;\n"
 "                            beyond, answer Throttling.Api (default 0: no limit)\n"
 "  --latency-ms N            answer every API call N ms late\n"
 "  --fail-rate P             answer InternalError to a fraction P (0..1) of\n"
 "                            otherwise valid calls\n"
-"  --seed N                  seed for --fail-rate and the ids (repeatable runs)\n"
+"  --seed N                  seed for --fail-rate and the ids (repeatable runs;\n"
+"                            default: random)\n"
 "  --download-timeout-ms N   give up on an image URL after N ms: DownloadTimeout\n"
 "                            (default 3000)\n"
-"  --static-dir DIR          serve DIR's files at /static/NAME (?delay_ms=N slows)\n"
+"  --static-dir DIR          serve DIR's files at GET /static/NAME; ?delay_ms=N\n"
+"                            (at most 60000) delays the answer\n"
 "  --quiet                   no per-request log line on stderr\n"
+"Ready when it prints \"facecompare-emulator listening on URL\" (and has\n"
+"written --port-file); GET /healthz answers \"ok\".  SIGINT/SIGTERM stop it.\n"
 "  --help                    this text\n"
 "See test/emulator/README.md for the codes, the test ids and the scoring.\n";
 
+/* Ensure arg is a whole number in [min, max]; otherwise explain and exit. */
+static int
+int_option(const char *name, const char *arg, long min, long max)
+{
+	char	   *end;
+	long		value;
+
+	errno = 0;
+	value = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || value < min || value > max)
+	{
+		fprintf(stderr, "facecompare-emulator: --%s takes a whole number from %ld to %ld, not \"%s\"\n",
+				name, min, max, arg);
+		exit(2);
+	}
+	return (int) value;
+}
+
+/* Ensure arg is a fraction in [0, 1]; otherwise explain and exit. */
+static double
+fraction_option(const char *name, const char *arg)
+{
+	char	   *end;
+	double		value;
+
+	errno = 0;
+	value = strtod(arg, &end);
+	if (errno != 0 || end == arg || *end != '\0' || !(value >= 0 && value <= 1))
+	{
+		fprintf(stderr, "facecompare-emulator: --%s takes a number from 0 to 1, not \"%s\"\n",
+				name, arg);
+		exit(2);
+	}
+	return value;
+}
+
+/* The STATE of --key ID:SECRET:STATE. */
+static const struct
+{
+	const char *name;
+	KeyState	state;
+}			key_states[] = {
+	{"ok", KEY_OK},
+	{"inactive", KEY_INACTIVE},
+	{"ram-denied", KEY_RAM_DENIED},
+	{"account-denied", KEY_ACCOUNT_DENIED},
+};
+
+/* Add the key of "ID:SECRET[:STATE]" (split in place). */
 static bool
 parse_key(char *spec)
 {
@@ -65,21 +122,18 @@ parse_key(char *spec)
 	state = strchr(secret, ':');
 	if (state)
 		*state++ = '\0';
-	key = &config.keys[config.nkeys];
-	key->id = id;
-	key->secret = secret;
-	if (state == NULL || strcmp(state, "ok") == 0)
-		key->state = KEY_OK;
-	else if (strcmp(state, "inactive") == 0)
-		key->state = KEY_INACTIVE;
-	else if (strcmp(state, "ram-denied") == 0)
-		key->state = KEY_RAM_DENIED;
-	else if (strcmp(state, "account-denied") == 0)
-		key->state = KEY_ACCOUNT_DENIED;
-	else
+	if (id[0] == '\0')
 		return false;
-	config.nkeys++;
-	return true;
+	for (size_t i = 0; i < sizeof(key_states) / sizeof(key_states[0]); i++)
+		if (strcmp(state ? state : "ok", key_states[i].name) == 0)
+		{
+			key = &config.keys[config.nkeys++];
+			key->id = id;
+			key->secret = secret;
+			key->state = key_states[i].state;
+			return true;
+		}
+	return false;
 }
 
 int
@@ -95,6 +149,7 @@ main(int argc, char **argv)
 		{"access-key-secret", required_argument, NULL, 's'},
 		{"key", required_argument, NULL, 'K'},
 		{"security-token", required_argument, NULL, 't'},
+		{"expired-security-token", required_argument, NULL, 'x'},
 		{"qps", required_argument, NULL, 'q'},
 		{"latency-ms", required_argument, NULL, 'l'},
 		{"fail-rate", required_argument, NULL, 'f'},
@@ -118,7 +173,7 @@ main(int argc, char **argv)
 		switch (opt)
 		{
 			case 'b': config.bind_address = optarg; break;
-			case 'p': config.port = atoi(optarg); break;
+			case 'p': config.port = int_option("port", optarg, 0, 65535); break;
 			case 'P': config.port_file = optarg; break;
 			case 'c': config.tls_cert = optarg; break;
 			case 'k': config.tls_key = optarg; break;
@@ -132,14 +187,24 @@ main(int argc, char **argv)
 				}
 				break;
 			case 't':
-				if (config.ntokens < MAX_TOKENS)
-					config.tokens[config.ntokens++] = optarg;
-				break;
-			case 'q': config.qps = atoi(optarg); break;
-			case 'l': config.latency_ms = atoi(optarg); break;
-			case 'f': config.fail_rate = atof(optarg); break;
-			case 'S': config.seed = strtoull(optarg, NULL, 10); break;
-			case 'd': config.download_timeout_ms = atoi(optarg); break;
+			case 'x':
+				{
+					const char **list = opt == 't' ? config.tokens : config.expired_tokens;
+					int		   *n = opt == 't' ? &config.ntokens : &config.nexpired_tokens;
+
+					if (*n == MAX_TOKENS)
+					{
+						fprintf(stderr, "facecompare-emulator: at most %d tokens of each kind\n", MAX_TOKENS);
+						return 2;
+					}
+					list[(*n)++] = optarg;
+					break;
+				}
+			case 'q': config.qps = int_option("qps", optarg, 0, 1000000); break;
+			case 'l': config.latency_ms = int_option("latency-ms", optarg, 0, 3600000); break;
+			case 'f': config.fail_rate = fraction_option("fail-rate", optarg); break;
+			case 'S': config.seed = (uint64_t) int_option("seed", optarg, 0, 2147483647); break;
+			case 'd': config.download_timeout_ms = int_option("download-timeout-ms", optarg, 1, 3600000); break;
 			case 'D': config.static_dir = optarg; break;
 			case 'Q': config.quiet = true; break;
 			case 'h':
@@ -150,18 +215,19 @@ main(int argc, char **argv)
 				return 2;
 		}
 	}
-	if (config.port < 0 || config.port > 65535 || config.qps < 0 || config.latency_ms < 0 ||
-		config.fail_rate < 0 || config.fail_rate > 1 || config.download_timeout_ms <= 0)
+	if (optind < argc)
 	{
-		fprintf(stderr, "facecompare-emulator: an option is out of range (see --help)\n");
+		fprintf(stderr, "facecompare-emulator: unexpected argument \"%s\" (see --help)\n", argv[optind]);
 		return 2;
 	}
+	/* The main key comes after the --key ones, which may redefine its id. */
+	if (main_id[0] == '\0' || config.nkeys == MAX_KEYS)
 	{
-		char	   *spec = malloc(strlen(main_id) + strlen(main_secret) + 2);
-
-		sprintf(spec, "%s:%s", main_id, main_secret);
-		parse_key(spec);
+		fprintf(stderr, "facecompare-emulator: --access-key-id must not be empty, and at most %d keys\n",
+				MAX_KEYS);
+		return 2;
 	}
+	config.keys[config.nkeys++] = (AccessKey) {(char *) main_id, (char *) main_secret, KEY_OK};
 
 	curl_global_init(CURL_GLOBAL_ALL);
 	/* Stop on SIGINT/SIGTERM: block them in every thread, wait for them here. */
@@ -191,12 +257,14 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	printf("facecompare-emulator listening on %s://%s:%d\n",
-		   config.tls_cert ? "https" : "http", config.bind_address, port);
+	/* An IPv6 address goes in brackets in a URL. */
+	printf("facecompare-emulator listening on %s://%s%s%s:%d\n",
+		   config.tls_cert ? "https" : "http", strchr(config.bind_address, ':') ? "[" : "",
+		   config.bind_address, strchr(config.bind_address, ':') ? "]" : "", port);
 	fflush(stdout);
 
 	sigwait(&stop_signals, &sig);
-	MHD_stop_daemon(daemon);
+	stop_server(daemon);
 	curl_global_cleanup();
 	return 0;
 }

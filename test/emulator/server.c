@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +22,9 @@
 
 /* Far above the service's 1 MB pictures: beyond it the body is not kept. */
 #define MAX_BODY (4 * 1024 * 1024)
+
+/* Longest ?delay_ms= honoured on a static file: a minute is slow enough. */
+#define MAX_STATIC_DELAY_MS 60000
 
 typedef struct Exchange
 {
@@ -35,34 +39,6 @@ elapsed_ms(const struct timespec *since)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - since->tv_sec) * 1000.0 + (now.tv_nsec - since->tv_nsec) / 1e6;
-}
-
-void
-emulator_log(const Request *req, const char *method, const char *path, int status,
-			 const char *code, double ms)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(req->connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char		addr[INET6_ADDRSTRLEN + 8] = "?";
-	char		when[32];
-	time_t		now = time(NULL);
-	struct tm	tm;
-
-	if (config.quiet)
-		return;
-	if (info && info->client_addr && info->client_addr->sa_family == AF_INET)
-	{
-		const struct sockaddr_in *in = (const struct sockaddr_in *) info->client_addr;
-		char		ip[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		snprintf(addr, sizeof(addr), "%s:%d", ip, ntohs(in->sin_port));
-	}
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	/* Never the body, the Authorization header or any secret. */
-	fprintf(stderr, "%s %s %s %s MerchantBizId=%s %d %s %.1fms\n", when, addr, method, path,
-			req->merchant_biz_id ? req->merchant_biz_id : "-", status, code ? code : "-", ms);
 }
 
 static enum MHD_Result
@@ -91,35 +67,41 @@ content_type_of(const char *name)
 	return "application/octet-stream";
 }
 
-/* GET /static/NAME from --static-dir; no subdirectories, no "..". */
+/* GET /static/NAME from --static-dir: regular files only, no subdirectories. */
 static enum MHD_Result
-serve_static(Exchange *ex, const char *name)
+serve_static(Exchange *ex, const char *url)
 {
+	const char *name = url + strlen("/static/");
 	const char *delay = MHD_lookup_connection_value(ex->req.connection, MHD_GET_ARGUMENT_KIND, "delay_ms");
 	char		path[4096];
-	FILE	   *f;
-	long		size;
+	struct stat st;
+	FILE	   *f = NULL;
 	char	   *data;
+	size_t		size;
 	enum MHD_Result ret;
 
 	if (delay)
-		usleep((useconds_t) atoi(delay) * 1000);
-	if (config.static_dir == NULL || name[0] == '\0' || strchr(name, '/') || strstr(name, "..") ||
-		(size_t) snprintf(path, sizeof(path), "%s/%s", config.static_dir, name) >= sizeof(path) ||
-		(f = fopen(path, "rb")) == NULL)
 	{
-		emulator_log(&ex->req, "GET", name, 404, NULL, elapsed_ms(&ex->started));
+		long		ms = strtol(delay, NULL, 10);
+
+		pause_ms(ms < 0 ? 0 : ms > MAX_STATIC_DELAY_MS ? MAX_STATIC_DELAY_MS : ms);
+	}
+	/* MHD has decoded %2F and %2E already, so these checks see the real name. */
+	if (config.static_dir == NULL || name[0] == '\0' || name[0] == '.' || strchr(name, '/') ||
+		strchr(name, '\\') ||
+		(size_t) snprintf(path, sizeof(path), "%s/%s", config.static_dir, name) >= sizeof(path) ||
+		stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (f = fopen(path, "rb")) == NULL)
+	{
+		emulator_log(&ex->req, "GET", url, 404, NULL, elapsed_ms(&ex->started));
 		return send_answer(ex->req.connection, 404, "text/plain", "not found\n", 10);
 	}
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	data = malloc(size > 0 ? (size_t) size : 1);
-	if (fread(data, 1, (size_t) size, f) != (size_t) size)
+	size = (size_t) st.st_size;
+	data = malloc(size > 0 ? size : 1);
+	if (fread(data, 1, size, f) != size)
 		size = 0;
 	fclose(f);
-	ret = send_answer(ex->req.connection, 200, content_type_of(name), data, (size_t) size);
-	emulator_log(&ex->req, "GET", name, 200, NULL, elapsed_ms(&ex->started));
+	ret = send_answer(ex->req.connection, 200, content_type_of(name), data, size);
+	emulator_log(&ex->req, "GET", url, 200, NULL, elapsed_ms(&ex->started));
 	free(data);
 	return ret;
 }
@@ -148,9 +130,8 @@ stall_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		memcpy(buf, st->body + pos, n);
 		return (ssize_t) n;
 	}
-	if (st->waited_ms >= STALL_SECONDS * 1000)
+	if (st->waited_ms >= STALL_SECONDS * 1000 || !pause_ms(100))
 		return MHD_CONTENT_READER_END_WITH_ERROR;
-	usleep(100 * 1000);
 	st->waited_ms += 100;
 	return 0;
 }
@@ -168,6 +149,7 @@ stall_free(void *cls)
 static ssize_t
 huge_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
+	(void) cls;
 	if (pos >= HUGE_ANSWER_BYTES)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (max > HUGE_ANSWER_BYTES - pos)
@@ -224,12 +206,17 @@ serve_api(Exchange *ex)
 	const char *id = MHD_lookup_connection_value(ex->req.connection, MHD_GET_ARGUMENT_KIND,
 												 "MerchantBizId");
 
-	if (config.latency_ms > 0)
-		usleep((useconds_t) config.latency_ms * 1000);
+	/* Logged even when the gateway refuses the call: it is the caller's own id. */
+	ex->req.merchant_biz_id = id;
+	if (config.latency_ms > 0 && !pause_ms(config.latency_ms))
+	{
+		/* Stopping: drop the connection, as a server going away does. */
+		emulator_log(&ex->req, "POST", "/", 0, "Stopping", elapsed_ms(&ex->started));
+		return MHD_NO;
+	}
 	/* A reset models a request lost in transit: the gateway never saw it. */
 	if (id && strncmp(id, "EMUFaultReset", 13) == 0)
 	{
-		ex->req.merchant_biz_id = id;
 		emulator_log(&ex->req, "POST", "/", 0, "Reset", elapsed_ms(&ex->started));
 		return MHD_NO;
 	}
@@ -253,6 +240,9 @@ handle(void *cls, struct MHD_Connection *connection, const char *url, const char
 	   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
 	Exchange   *ex = *con_cls;
+
+	(void) cls;
+	(void) version;
 
 	if (ex == NULL)
 	{
@@ -280,9 +270,12 @@ handle(void *cls, struct MHD_Connection *connection, const char *url, const char
 	if (strcmp(method, "POST") == 0 && strcmp(url, "/") == 0)
 		return serve_api(ex);
 	if (strcmp(method, "GET") == 0 && strncmp(url, "/static/", 8) == 0)
-		return serve_static(ex, url + 8);
+		return serve_static(ex, url);
 	if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
+	{
+		emulator_log(&ex->req, method, url, 200, NULL, elapsed_ms(&ex->started));
 		return send_answer(connection, 200, "text/plain", "ok\n", 3);
+	}
 	{
 		Answer		answer = {0};
 		enum MHD_Result ret;
@@ -302,6 +295,10 @@ completed(void *cls, struct MHD_Connection *connection, void **con_cls,
 		  enum MHD_RequestTerminationCode toe)
 {
 	Exchange   *ex = *con_cls;
+
+	(void) cls;
+	(void) connection;
+	(void) toe;
 
 	if (ex)
 	{
@@ -333,29 +330,43 @@ read_file(const char *path)
 	return data;
 }
 
+/* The TLS material must outlive the daemon: freed by stop_server. */
+static char *tls_cert_pem;
+static char *tls_key_pem;
+
 struct MHD_Daemon *
 start_server(int *port)
 {
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 		(config.quiet ? 0 : MHD_USE_ERROR_LOG);
-	struct sockaddr_in addr = {0};
+	struct sockaddr_storage addr = {0};
+	struct sockaddr_in *in4 = (struct sockaddr_in *) &addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &addr;
 	struct MHD_Daemon *daemon;
-	char	   *cert = NULL,
-			   *key = NULL;
 	const union MHD_DaemonInfo *info;
 
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t) config.port);
-	if (inet_pton(AF_INET, config.bind_address, &addr.sin_addr) != 1)
+	if (inet_pton(AF_INET, config.bind_address, &in4->sin_addr) == 1)
 	{
-		fprintf(stderr, "facecompare-emulator: --bind must be an IPv4 address\n");
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t) config.port);
+	}
+	else if (inet_pton(AF_INET6, config.bind_address, &in6->sin6_addr) == 1)
+	{
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t) config.port);
+		flags |= MHD_USE_IPv6;
+	}
+	else
+	{
+		fprintf(stderr, "facecompare-emulator: --bind must be an IPv4 or IPv6 address, not \"%s\"\n",
+				config.bind_address);
 		return NULL;
 	}
 	if (config.tls_cert || config.tls_key)
 	{
-		cert = config.tls_cert ? read_file(config.tls_cert) : NULL;
-		key = config.tls_key ? read_file(config.tls_key) : NULL;
-		if (cert == NULL || key == NULL)
+		tls_cert_pem = config.tls_cert ? read_file(config.tls_cert) : NULL;
+		tls_key_pem = config.tls_key ? read_file(config.tls_key) : NULL;
+		if (tls_cert_pem == NULL || tls_key_pem == NULL)
 		{
 			fprintf(stderr, "facecompare-emulator: TLS needs readable --tls-cert and --tls-key files\n");
 			return NULL;
@@ -366,12 +377,22 @@ start_server(int *port)
 							  MHD_OPTION_SOCK_ADDR, &addr,
 							  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
-							  cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
-							  MHD_OPTION_HTTPS_MEM_KEY, key,
+							  tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
+							  MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
 							  MHD_OPTION_END);
 	if (daemon == NULL)
 		return NULL;
 	info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
 	*port = info ? info->port : config.port;
 	return daemon;
+}
+
+void
+stop_server(struct MHD_Daemon *daemon)
+{
+	/* Wake every sleeping request first, or stopping waits for the longest. */
+	stop_pauses();
+	MHD_stop_daemon(daemon);
+	free(tls_cert_pem);
+	free(tls_key_pem);
 }

@@ -1,6 +1,7 @@
 /*
  * server.h
- *		Start the HTTP(S) server; the bound port is returned in *port.
+ *		Start the HTTP(S) server (the bound port is returned in *port), and
+ *		stop it.
  */
 #ifndef SERVER_H
 #define SERVER_H
@@ -8,5 +9,6 @@
 struct MHD_Daemon;
 
 extern struct MHD_Daemon *start_server(int *port);
+extern void stop_server(struct MHD_Daemon *daemon);
 
 #endif							/* SERVER_H */
