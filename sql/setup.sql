@@ -35,12 +35,13 @@ LANGUAGE sql STABLE AS $$
 		CASE WHEN delay_ms > 0 THEN '?delay_ms=' || delay_ms ELSE '' END
 	FROM fctest.config $$;
 
--- Hide what changes from run to run: ports, RequestIds.
+-- Hide what changes from run to run: ports, RequestIds, libcurl's timings.
 CREATE FUNCTION fctest.mask(t text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-	SELECT regexp_replace(regexp_replace(t,
+	SELECT regexp_replace(regexp_replace(regexp_replace(t,
 		'127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT', 'g'),
-		'RequestId: [0-9A-Za-z-]+', 'RequestId: <id>', 'g') $$;
+		'RequestId: [0-9A-Za-z-]+', 'RequestId: <id>', 'g'),
+		' after [0-9]+ ms', ' after N ms', 'g') $$;
 
 -- Run a statement; report its SQLSTATE, message, detail and hint.
 CREATE FUNCTION fctest.outcome(query text,
