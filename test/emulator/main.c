@@ -2,8 +2,10 @@
  * main.c
  *		facecompare-emulator: options, start-up, shutdown.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -219,6 +221,17 @@ main(int argc, char **argv)
 	{
 		fprintf(stderr, "facecompare-emulator: unexpected argument \"%s\" (see --help)\n", argv[optind]);
 		return 2;
+	}
+	{
+		unsigned char addr[sizeof(struct in6_addr)];
+
+		if (inet_pton(AF_INET, config.bind_address, addr) != 1 &&
+			inet_pton(AF_INET6, config.bind_address, addr) != 1)
+		{
+			fprintf(stderr, "facecompare-emulator: --bind takes an IPv4 or IPv6 address, not \"%s\"\n",
+					config.bind_address);
+			return 2;
+		}
 	}
 	/* The main key comes after the --key ones, which may redefine its id. */
 	if (main_id[0] == '\0' || config.nkeys == MAX_KEYS)
