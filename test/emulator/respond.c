@@ -80,9 +80,12 @@ finish(Answer *answer, cJSON *root, int status, const char *code)
 	cJSON_Delete(root);
 }
 
-/* The API's own error shape: RequestId, Code, Message. */
-void
-answer_error(Answer *answer, const char *code, const char *message)
+/*
+ * An error answer from the table's entry for code: the API's own shape is
+ * RequestId, Code, Message; the gateway's adds HostId and Recommend.
+ */
+static void
+error_answer(Answer *answer, const char *code, const char *message, bool from_gateway)
 {
 	const FcServiceCode *entry = fc_service_code(code, 400);
 	cJSON	   *root = cJSON_CreateObject();
@@ -90,27 +93,26 @@ answer_error(Answer *answer, const char *code, const char *message)
 
 	request_id(id);
 	cJSON_AddStringToObject(root, "RequestId", id);
+	if (from_gateway)
+		cJSON_AddStringToObject(root, "HostId", "cloudauth-intl.emulator.local");
 	cJSON_AddStringToObject(root, "Code", code);
 	cJSON_AddStringToObject(root, "Message", message ? message : entry->message);
+	if (from_gateway)
+		cJSON_AddStringToObject(root, "Recommend",
+								"https://api.alibabacloud.com/troubleshoot?q=emulator");
 	finish(answer, root, entry->http_status, code);
 }
 
-/* The gateway's error shape adds HostId and Recommend. */
+void
+answer_error(Answer *answer, const char *code, const char *message)
+{
+	error_answer(answer, code, message, false);
+}
+
 void
 answer_gateway_error(Answer *answer, const char *code, const char *message)
 {
-	const FcServiceCode *entry = fc_service_code(code, 400);
-	cJSON	   *root = cJSON_CreateObject();
-	char		id[37];
-
-	request_id(id);
-	cJSON_AddStringToObject(root, "RequestId", id);
-	cJSON_AddStringToObject(root, "HostId", "cloudauth-intl.emulator.local");
-	cJSON_AddStringToObject(root, "Code", code);
-	cJSON_AddStringToObject(root, "Message", message ? message : entry->message);
-	cJSON_AddStringToObject(root, "Recommend",
-							"https://api.alibabacloud.com/troubleshoot?q=" "emulator");
-	finish(answer, root, entry->http_status, code);
+	error_answer(answer, code, message, true);
 }
 
 void
