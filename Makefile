@@ -12,6 +12,7 @@ OBJS = \
 	src/fcmem_pg.o \
 	src/http.o \
 	src/image.o \
+	src/ratelimit.o \
 	src/redact.o \
 	src/request.o \
 	src/response.o \

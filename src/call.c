@@ -16,15 +16,13 @@
 #include <cjson/cJSON.h>
 
 #include "common/pg_prng.h"
-#include "miscadmin.h"
-#include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
-#include "utils/wait_event.h"
 
 #include "call.h"
 #include "errors.h"
 #include "http.h"
+#include "ratelimit.h"
 #include "settings.h"
 
 /* The longest pause between two attempts, whatever facecompare.retry_delay. */
@@ -69,23 +67,8 @@ backoff_sleep(int attempt)
 	double		ceiling = Min((double) MAX_RETRY_DELAY_MS,
 							  fc_retry_delay_ms * pow(2.0, attempt - 1));
 	long		delay_ms = (long) (ceiling / 2 + pg_prng_double(&pg_global_prng_state) * ceiling / 2);
-	TimestampTz wake_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms);
 
-	for (;;)
-	{
-		long		secs;
-		int			usecs;
-		long		remaining_ms;
-
-		CHECK_FOR_INTERRUPTS();
-		TimestampDifference(GetCurrentTimestamp(), wake_at, &secs, &usecs);
-		remaining_ms = secs * 1000 + (usecs + 999) / 1000;
-		if (remaining_ms <= 0)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 remaining_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
+	fc_sleep_until(TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms));
 }
 
 static char *
@@ -119,6 +102,8 @@ fc_call(const FcImageArg *source, const FcImageArg *target,
 
 		MemoryContextReset(attempt_context);
 		MemoryContextSwitchTo(attempt_context);
+		/* Every attempt is a request: it waits for its slot under max_qps. */
+		fc_sleep_until(fc_ratelimit_reserve());
 		fc_build_request(&request, base_url, &creds, merchant_biz_id, source, target);
 		if (!fc_http_post(&request, &http))
 		{

@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 
 #include "call.h"
+#include "ratelimit.h"
 #include "redact.h"
 #include "request.h"
 #include "settings.h"
@@ -60,6 +61,7 @@ void
 _PG_init(void)
 {
 	fc_settings_init();
+	fc_ratelimit_init();
 	fc_redact_init();
 	fc_warn_if_secrets_exposed();
 }

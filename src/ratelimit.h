@@ -1,0 +1,24 @@
+/*
+ * ratelimit.h
+ *		facecompare.max_qps: the account's QPS shared by every backend.
+ */
+#ifndef RATELIMIT_H
+#define RATELIMIT_H
+
+#include "datatype/timestamp.h"
+
+extern int	fc_max_qps;
+
+/* Define the setting and, when preloaded, ask for shared memory. */
+extern void fc_ratelimit_init(void);
+
+/*
+ * Reserve the next send slot: the time at which the caller may send one
+ * request (now or later).  Slots are 1/max_qps apart across all backends.
+ */
+extern TimestampTz fc_ratelimit_reserve(void);
+
+/* Sleep until t, waking for cancel like any other wait. */
+extern void fc_sleep_until(TimestampTz t);
+
+#endif							/* RATELIMIT_H */
