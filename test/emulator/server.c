@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,24 @@ read_file(const char *path)
 	return data;
 }
 
+/*
+ * libmicrohttpd's own complaints (TLS handshakes, broken clients), marked as
+ * such.  Not the one about our handler refusing a request: that is
+ * EMUFaultReset or a shutdown, already logged as the request's own line.
+ */
+static void
+library_log(void *cls, const char *fmt, va_list ap)
+{
+	char		text[512];
+
+	(void) cls;
+	vsnprintf(text, sizeof(text), fmt, ap);
+	if (strstr(text, "Application reported internal error") != NULL)
+		return;
+	fprintf(stderr, "facecompare-emulator: libmicrohttpd: %s%s", text,
+			text[0] && text[strlen(text) - 1] == '\n' ? "" : "\n");
+}
+
 /* The TLS material must outlive the daemon: freed by stop_server. */
 static char *tls_cert_pem;
 static char *tls_key_pem;
@@ -374,6 +393,7 @@ start_server(int *port)
 		flags |= MHD_USE_TLS;
 	}
 	daemon = MHD_start_daemon(flags, (uint16_t) config.port, NULL, NULL, handle, NULL,
+							  MHD_OPTION_EXTERNAL_LOGGER, library_log, NULL,
 							  MHD_OPTION_SOCK_ADDR, &addr,
 							  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,

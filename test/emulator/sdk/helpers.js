@@ -40,14 +40,17 @@ async function startEmulator(extraArgs = [], { quiet = true, staticDir = FIXTURE
     ...(tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : []),
     ...extraArgs,
   ];
-  const child = spawn(EMULATOR, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // EMULATOR_WRAPPER (e.g. "valgrind --leak-check=full") runs the emulator under a tool.
+  const wrapper = (process.env.EMULATOR_WRAPPER || '').split(' ').filter(Boolean);
+  const child = spawn(wrapper[0] ?? EMULATOR, [...wrapper.slice(1), ...(wrapper.length ? [EMULATOR] : []), ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });
   children.push(child);
   // Readiness: the port file exists and the banner has been printed.
-  for (let i = 0; i < 200 && !(fs.existsSync(portFile) && stdout.includes('listening on')); i++) {
+  for (let i = 0; i < 800 && !(fs.existsSync(portFile) && stdout.includes('listening on')); i++) {
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 25));
   }
