@@ -56,9 +56,10 @@ static const char usage[] =
 "  --static-dir DIR          serve DIR's files at GET /static/NAME; ?delay_ms=N\n"
 "                            (at most 60000) delays the answer\n"
 "  --quiet                   no per-request log line on stderr\n"
+"  --help                    this text\n"
+"\n"
 "Ready when it prints \"facecompare-emulator listening on URL\" (and has\n"
 "written --port-file); GET /healthz answers \"ok\".  SIGINT/SIGTERM stop it.\n"
-"  --help                    this text\n"
 "See test/emulator/README.md for the codes, the test ids and the scoring.\n";
 
 /* Ensure arg is a whole number in [min, max]; otherwise explain and exit. */
