@@ -81,3 +81,30 @@ RESET facecompare.endpoint;
 -- ... and the session goes on: the next call works.
 SELECT passed FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'));
 \x off
+
+-- facecompare.raise_on_error = off: a query over many rows finishes and
+-- reports which failed and why, while good rows get their verdicts.
+SET facecompare.raise_on_error = off;
+SET facecompare.retry_delay = '10ms';
+SELECT u.photo, r.passed, r.score > 90 AS high_score, r.error_sqlstate, r.error_code,
+	   split_part(r.error_message, ':', 1) AS error_message,
+	   r.transaction_id IS NULL AS no_transaction
+FROM unnest(ARRAY['person-a.png', 'blank.png', 'not-an-image.txt', 'tiny.jpg', 'person-b.jpg']) WITH ORDINALITY AS u(photo, n),
+	 LATERAL facecompare.compare(fctest.img('person-a.jpg'), fctest.img(u.photo)) AS r
+ORDER BY u.n;
+-- ... the service's refusals and the network's failures alike ...
+SELECT id, error_sqlstate, error_code
+FROM unnest(ARRAY['EMUThrottlingApi1', 'EMUForbiddenAccountAccessDenied1', 'EMUFaultNotJson1']) AS id,
+	 LATERAL facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), id) AS r;
+-- ... a failed call under (compare(...)).* is still made once ...
+SELECT error_code FROM (SELECT (facecompare.compare(fctest.img('blank.png'), fctest.img('person-a.jpg'), 'PerRowOnce')).*) AS r;
+SELECT fctest.requests_logged('PerRowOnce');
+-- ... but cancel and statement_timeout still stop the query.
+SELECT slow_emulator FROM fctest.config \gset
+SET facecompare.endpoint = :'slow_emulator';
+SET statement_timeout = '300ms';
+SELECT facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'));
+RESET statement_timeout;
+RESET facecompare.endpoint;
+RESET facecompare.retry_delay;
+RESET facecompare.raise_on_error;

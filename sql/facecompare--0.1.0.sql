@@ -8,11 +8,14 @@ CREATE TYPE facecompare.result AS (
 	passed boolean,
 	score numeric,
 	request_id text,
-	merchant_biz_id text
+	merchant_biz_id text,
+	error_sqlstate text,
+	error_code text,
+	error_message text
 );
 
 COMMENT ON TYPE facecompare.result IS
-'Verdict of one FaceCompare call: the service''s TransactionId, Passed (Y/N as boolean), FaceComparisonScore (0-100), RequestId, and the MerchantBizId sent';
+'Verdict of one FaceCompare call: the service''s TransactionId, Passed (Y/N as boolean), FaceComparisonScore (0-100), RequestId, and the MerchantBizId sent; with facecompare.raise_on_error off, a failed call instead fills error_sqlstate, error_code (the service''s Code, if it answered) and error_message';
 
 -- Four forms, one per combination of bytes (bytea) and URL (text).  Not
 -- STRICT: a NULL image is an error that says so, a NULL merchant_biz_id means

@@ -87,6 +87,7 @@ fc_call(const FcImageArg *source, const FcImageArg *target,
 	char	   *base_url;
 	int			max_attempts = fc_max_retries + 1;
 
+	fc_last_service_code[0] = '\0';
 	fc_get_credentials(&creds);
 	base_url = fc_service_base_url();
 

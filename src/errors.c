@@ -14,6 +14,30 @@
 #include "errors.h"
 #include "settings.h"
 
+char		fc_last_service_code[64];
+
+/*
+ * Errors that belong to one call: its images, its answer, the network.
+ * Never cancel, timeouts of the statement, out of memory or internal errors:
+ * those must stop the query.
+ */
+bool
+fc_error_is_per_row(int sqlerrcode)
+{
+	switch (ERRCODE_TO_CATEGORY(sqlerrcode))
+	{
+		case ERRCODE_DATA_EXCEPTION:
+		case ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION:
+		case ERRCODE_CONNECTION_EXCEPTION:
+			return true;
+		default:
+			return sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE ||
+				sqlerrcode == ERRCODE_CONFIGURATION_LIMIT_EXCEEDED ||
+				sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
+				sqlerrcode == ERRCODE_SYSTEM_ERROR;
+	}
+}
+
 static int
 sqlstate_of(const FcServiceCode *entry)
 {
@@ -64,6 +88,8 @@ fc_raise_answer_error(const FcResponse *response, const char *base_url, int atte
 				 errhint("Check facecompare.endpoint and facecompare.region.")));
 
 	entry = fc_service_code(response->code, response->http_status);
+	strlcpy(fc_last_service_code, response->code ? response->code : "",
+			sizeof(fc_last_service_code));
 	if (response->code == NULL)
 		ereport(ERROR,
 				(errcode(sqlstate_of(entry)),

@@ -16,6 +16,12 @@ extern void fc_raise_answer_error(const FcResponse *response, const char *base_u
 extern void fc_raise_transport_error(const FcHttpResponse *http, const char *base_url,
 									 int attempts) pg_attribute_noreturn();
 
+/* The service's Code behind the last ERROR we raised ("" when none). */
+extern char fc_last_service_code[64];
+
+/* May compare() turn this error into a row (facecompare.raise_on_error off)? */
+extern bool fc_error_is_per_row(int sqlerrcode);
+
 /* Is this answer one that a later, identical request may not get? */
 extern bool fc_answer_retryable(const FcResponse *response);
 

@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 
 #include "call.h"
+#include "errors.h"
 #include "ratelimit.h"
 #include "redact.h"
 #include "request.h"
@@ -28,6 +29,9 @@ typedef enum ResultColumn
 	RESULT_SCORE,
 	RESULT_REQUEST_ID,
 	RESULT_MERCHANT_BIZ_ID,
+	RESULT_ERROR_SQLSTATE,
+	RESULT_ERROR_CODE,
+	RESULT_ERROR_MESSAGE,
 	RESULT_NCOLUMNS
 } ResultColumn;
 
@@ -186,6 +190,7 @@ compare_remote(TupleDesc tupdesc, const FcImageArg *source, const FcImageArg *ta
 	bool		nulls[RESULT_NCOLUMNS] = {0};
 
 	fc_call(source, target, merchant_biz_id, &verdict);
+	nulls[RESULT_ERROR_SQLSTATE] = nulls[RESULT_ERROR_CODE] = nulls[RESULT_ERROR_MESSAGE] = true;
 
 	values[RESULT_TRANSACTION_ID] = CStringGetTextDatum(verdict.transaction_id);
 	values[RESULT_PASSED] = BoolGetDatum(verdict.passed);
@@ -198,15 +203,77 @@ compare_remote(TupleDesc tupdesc, const FcImageArg *source, const FcImageArg *ta
 	return heap_form_tuple(tupdesc, values, nulls)->t_data;
 }
 
+/* One call's arguments and the id it used, kept where an ERROR can't lose them. */
+typedef struct CompareCall
+{
+	FcImageArg	source;
+	FcImageArg	target;
+	const char *merchant_biz_id;	/* given or generated; NULL before */
+	uint32		args_hash;
+	bool		hashed;			/* arguments were valid and hashed */
+} CompareCall;
+
+static HeapTupleHeader
+compare_or_raise(FunctionCallInfo fcinfo, TupleDesc tupdesc, bool source_is_url,
+				 bool target_is_url, CompareCall *call)
+{
+	HeapTupleHeader result;
+
+	get_image_arg(fcinfo, 0, source_is_url, "source", &call->source);
+	get_image_arg(fcinfo, 1, target_is_url, "target", &call->target);
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+	{
+		call->merchant_biz_id = text_to_cstring(PG_GETARG_TEXT_PP(2));
+		fc_check_merchant_biz_id(call->merchant_biz_id);
+	}
+	fc_check_image_arg(&call->source);
+	fc_check_image_arg(&call->target);
+
+	call->args_hash = hash_args(&call->source, &call->target, call->merchant_biz_id);
+	call->hashed = true;
+	result = memo_take(fcinfo, call->args_hash);
+	if (result == NULL)
+	{
+		if (call->merchant_biz_id == NULL)
+			call->merchant_biz_id = fc_new_merchant_biz_id();
+		result = compare_remote(tupdesc, &call->source, &call->target, call->merchant_biz_id);
+		memo_store(fcinfo, call->args_hash, result);
+	}
+	return result;
+}
+
+/* The row for a failed call: no verdict, the error instead. */
+static HeapTupleHeader
+error_row(TupleDesc tupdesc, const char *merchant_biz_id, const ErrorData *edata)
+{
+	Datum		values[RESULT_NCOLUMNS] = {0};
+	bool		nulls[RESULT_NCOLUMNS];
+
+	memset(nulls, true, sizeof(nulls));
+	if (merchant_biz_id)
+	{
+		values[RESULT_MERCHANT_BIZ_ID] = CStringGetTextDatum(merchant_biz_id);
+		nulls[RESULT_MERCHANT_BIZ_ID] = false;
+	}
+	values[RESULT_ERROR_SQLSTATE] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
+	nulls[RESULT_ERROR_SQLSTATE] = false;
+	if (fc_last_service_code[0])
+	{
+		values[RESULT_ERROR_CODE] = CStringGetTextDatum(fc_last_service_code);
+		nulls[RESULT_ERROR_CODE] = false;
+	}
+	values[RESULT_ERROR_MESSAGE] = CStringGetTextDatum(edata->message ? edata->message : "");
+	nulls[RESULT_ERROR_MESSAGE] = false;
+	return heap_form_tuple(tupdesc, values, nulls)->t_data;
+}
+
 static Datum
 compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 {
+	MemoryContext caller_context = CurrentMemoryContext;
 	TupleDesc	tupdesc;
-	FcImageArg	source;
-	FcImageArg	target;
-	const char *given_id = NULL;
-	uint32		args_hash;
-	HeapTupleHeader result;
+	CompareCall *call = palloc0(sizeof(CompareCall));
+	HeapTupleHeader volatile result = NULL;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -214,25 +281,39 @@ compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 	if (tupdesc->natts != RESULT_NCOLUMNS)
 		elog(ERROR, "facecompare.result has %d columns, expected %d",
 			 tupdesc->natts, RESULT_NCOLUMNS);
+	fc_last_service_code[0] = '\0';
 
-	get_image_arg(fcinfo, 0, source_is_url, "source", &source);
-	get_image_arg(fcinfo, 1, target_is_url, "target", &target);
-	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
-	{
-		given_id = text_to_cstring(PG_GETARG_TEXT_PP(2));
-		fc_check_merchant_biz_id(given_id);
-	}
-	fc_check_image_arg(&source);
-	fc_check_image_arg(&target);
+	if (fc_raise_on_error)
+		PG_RETURN_HEAPTUPLEHEADER(compare_or_raise(fcinfo, tupdesc, source_is_url,
+												   target_is_url, call));
 
-	args_hash = hash_args(&source, &target, given_id);
-	result = memo_take(fcinfo, args_hash);
-	if (result == NULL)
+	/*
+	 * Catching without a subtransaction is safe here: nothing on this path
+	 * takes locks, buffers or other resource-owner state, and the transport
+	 * releases its own (curl handle, wait set, cJSON hooks) in PG_FINALLY
+	 * before any error reaches us.  Errors that are not the call's own are
+	 * rethrown untouched.
+	 */
+	PG_TRY();
 	{
-		result = compare_remote(tupdesc, &source, &target,
-								given_id ? given_id : fc_new_merchant_biz_id());
-		memo_store(fcinfo, args_hash, result);
+		result = compare_or_raise(fcinfo, tupdesc, source_is_url, target_is_url, call);
 	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller_context);
+		edata = CopyErrorData();
+		if (!fc_error_is_per_row(edata->sqlerrcode))
+			PG_RE_THROW();
+		FlushErrorState();
+		result = error_row(tupdesc, call->merchant_biz_id, edata);
+		/* A failed call is remembered too: (compare(...)).* must not retry it. */
+		if (call->hashed)
+			memo_store(fcinfo, call->args_hash, result);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
 	PG_RETURN_HEAPTUPLEHEADER(result);
 }
 

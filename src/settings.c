@@ -47,6 +47,7 @@ int			fc_connect_timeout_ms = 5000;
 int			fc_max_retries = 2;
 int			fc_retry_delay_ms = 200;
 char	   *fc_ca_file = NULL;
+bool		fc_raise_on_error = true;
 
 static inline const char *
 nonempty_or_null(const char *value)
@@ -171,6 +172,12 @@ fc_settings_init(void)
 							   &fc_ca_file, "",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("facecompare.raise_on_error",
+							 "Raise an ERROR when a comparison fails; off returns the error in the result row instead.",
+							 "Off lets a query over many rows finish and report which failed and why (error_sqlstate, error_code, error_message).  Cancel, timeouts of the statement and internal errors always raise.",
+							 &fc_raise_on_error, true,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("facecompare.max_retries",
 							"How many times a call is tried again after an outcome that may pass (throttling, 5xx, a failed or reset connection).",
 							"Refusals such as NoFaceDetected are never retried.",

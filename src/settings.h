@@ -18,6 +18,7 @@ extern int	fc_connect_timeout_ms;
 extern int	fc_max_retries;
 extern int	fc_retry_delay_ms;
 extern char *fc_ca_file;
+extern bool fc_raise_on_error;
 
 /* Define the settings; called once from _PG_init. */
 extern void fc_settings_init(void);
