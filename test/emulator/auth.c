@@ -22,7 +22,12 @@
 
 #define MAX_SKEW_SECONDS (15 * 60)
 #define MAX_SIGNED_HEADERS 32
-#define NONCE_TTL_SECONDS (16 * 60)
+/*
+ * A date may be up to 15 minutes ahead and still be accepted 15 minutes
+ * behind: a nonce must be remembered for both spans, or a request signed
+ * ahead could be replayed once its nonce was forgotten.
+ */
+#define NONCE_TTL_SECONDS (2 * MAX_SKEW_SECONDS + 60)
 #define NONCE_CAPACITY 65536
 
 /* Nonces seen lately: an open-addressing table, pruned by age. */
@@ -84,11 +89,14 @@ nonce_is_new(const char *nonce)
 	bool		fresh = true;
 
 	pthread_mutex_lock(&nonce_lock);
-	if (nonce_count > NONCE_CAPACITY * 3 / 4)
-		prune_nonces(now);
-	/* Still full of fresh nonces: forget the oldest-looking ones wholesale. */
-	if (nonce_count > NONCE_CAPACITY * 3 / 4)
-		prune_nonces(now + NONCE_TTL_SECONDS + 1);
+	/*
+	 * Full: forget the expired nonces, then, under a flood of fresh ones, the
+	 * oldest eighth of the TTL at a time; the last step forgets all.  So the
+	 * table never fills, and its probing always ends.
+	 */
+	for (int shift = 0; nonce_count > NONCE_CAPACITY * 3 / 4 &&
+		 shift <= NONCE_TTL_SECONDS + NONCE_TTL_SECONDS / 8; shift += NONCE_TTL_SECONDS / 8)
+		prune_nonces(now + shift);
 	slot = hash_text(nonce) % NONCE_CAPACITY;
 	while (nonces[slot].nonce)
 	{
