@@ -200,12 +200,11 @@ send_fault(Exchange *ex, Answer *answer)
 static enum MHD_Result
 serve_api(Exchange *ex)
 {
+	const char *id = MHD_lookup_connection_value(ex->req.connection, MHD_GET_ARGUMENT_KIND,
+												 "MerchantBizId");
 	Answer		answer = {0};
 	const AccessKey *key = NULL;
 	enum MHD_Result ret;
-
-	const char *id = MHD_lookup_connection_value(ex->req.connection, MHD_GET_ARGUMENT_KIND,
-												 "MerchantBizId");
 
 	/* Logged even when the gateway refuses the call: it is the caller's own id. */
 	ex->req.merchant_biz_id = id;
