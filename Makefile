@@ -5,6 +5,7 @@ MODULE_big = facecompare
 DATA = sql/facecompare--0.1.0.sql
 
 OBJS = \
+	src/batch.o \
 	src/call.o \
 	src/codes.o \
 	src/errors.o \
@@ -21,7 +22,7 @@ OBJS = \
 	src/strbuf.o
 
 # Regression tests need the scratch cluster and emulator that script/test starts.
-REGRESS = setup compare validation errors faults hostile transactions settings security
+REGRESS = setup compare batch validation errors faults hostile transactions settings security
 REGRESS_OPTS = --load-extension=facecompare
 
 PG_CPPFLAGS = -Isrc

@@ -51,7 +51,7 @@ SELECT passed FROM facecompare.compare(:'a_url', :'b_url');
 SELECT p.oid::regprocedure
 FROM pg_proc p
 WHERE p.proname = 'compare' AND p.pronamespace = 'facecompare'::regnamespace
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 
 -- The score may arrive as a JSON string (as the API page documents) or a
 -- number (as the SDK models it), and the success Code as "Success" or "200".

@@ -54,6 +54,30 @@ COMMENT ON FUNCTION facecompare.compare(bytea, text, text) IS
 COMMENT ON FUNCTION facecompare.compare(text, text, text) IS
 'Compare the faces at two http/https URLs, both downloaded by the service; untyped literals resolve to this form';
 
+-- Many pairs at once: up to facecompare.max_concurrency requests in flight
+-- within facecompare.max_qps.  One row per pair, in order; a pair that fails
+-- gets its error in the row and does not stop the others.
+CREATE FUNCTION facecompare.compare_many(sources bytea[], targets bytea[], merchant_biz_ids text[] DEFAULT NULL,
+	OUT ordinal integer, OUT transaction_id text, OUT passed boolean, OUT score numeric,
+	OUT request_id text, OUT merchant_biz_id text,
+	OUT error_sqlstate text, OUT error_code text, OUT error_message text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'facecompare_compare_many_bytea'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 10000 ROWS 100;
+
+CREATE FUNCTION facecompare.compare_many(source_urls text[], target_urls text[], merchant_biz_ids text[] DEFAULT NULL,
+	OUT ordinal integer, OUT transaction_id text, OUT passed boolean, OUT score numeric,
+	OUT request_id text, OUT merchant_biz_id text,
+	OUT error_sqlstate text, OUT error_code text, OUT error_message text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'facecompare_compare_many_url'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 10000 ROWS 100;
+
+COMMENT ON FUNCTION facecompare.compare_many(bytea[], bytea[], text[]) IS
+'Compare sources[i] with targets[i] for every i, many requests at once (facecompare.max_concurrency, facecompare.max_qps); one row per pair with its ordinal and its verdict or error';
+COMMENT ON FUNCTION facecompare.compare_many(text[], text[], text[]) IS
+'Compare the pictures at source_urls[i] and target_urls[i] for every i, many requests at once; one row per pair with its ordinal and its verdict or error';
+
 CREATE FUNCTION facecompare.service_url()
 RETURNS text
 AS 'MODULE_PATHNAME', 'facecompare_service_url'

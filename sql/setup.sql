@@ -65,3 +65,10 @@ LANGUAGE sql VOLATILE AS $$
 	SELECT count(*)
 	FROM regexp_split_to_table(pg_read_file((SELECT emulator_log FROM fctest.config)), E'\n') AS line
 	WHERE line LIKE '%' || merchant_biz_id || '%' $$;
+
+-- How many client connections the emulator saw for ids with this prefix.
+CREATE FUNCTION fctest.connections_used(id_prefix text) RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+	SELECT count(DISTINCT (regexp_match(line, '127\.0\.0\.1:([0-9]+) POST'))[1])
+	FROM regexp_split_to_table(pg_read_file((SELECT emulator_log FROM fctest.config)), E'\n') AS line
+	WHERE line LIKE '%MerchantBizId=' || id_prefix || '%' $$;

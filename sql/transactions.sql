@@ -56,7 +56,7 @@ DROP TABLE verdicts;
 -- costly (a network round trip), so cheap conditions are evaluated first.
 SELECT p.oid::regprocedure, p.provolatile, p.proparallel, p.proisstrict, p.procost
 FROM pg_proc p WHERE p.pronamespace = 'facecompare'::regnamespace
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 
 -- Parallel safe, so a parallel plan runs the calls in its workers (the
 -- settings reach them), with the same verdicts.

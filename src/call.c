@@ -42,8 +42,8 @@ cjson_pfree(void *ptr)
 		pfree(ptr);
 }
 
-static void
-parse_answer(const FcHttpResponse *http, FcResponse *response)
+void
+fc_parse_answer(const FcHttpResponse *http, FcResponse *response)
 {
 	cJSON_Hooks hooks = {cjson_palloc, cjson_pfree};
 
@@ -60,15 +60,14 @@ parse_answer(const FcHttpResponse *http, FcResponse *response)
 	PG_END_TRY();
 }
 
-/* Sleep before attempt + 1: half the exponential delay, plus up to as much. */
-static void
-backoff_sleep(int attempt)
+long
+fc_backoff_delay_ms(int attempt)
 {
 	double		ceiling = Min((double) MAX_RETRY_DELAY_MS,
 							  fc_retry_delay_ms * pow(2.0, attempt - 1));
-	long		delay_ms = (long) (ceiling / 2 + pg_prng_double(&pg_global_prng_state) * ceiling / 2);
 
-	fc_sleep_until(TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay_ms));
+	/* Half the exponential delay, plus up to as much again (jitter). */
+	return (long) (ceiling / 2 + pg_prng_double(&pg_global_prng_state) * ceiling / 2);
 }
 
 static char *
@@ -113,7 +112,7 @@ fc_call(const FcImageArg *source, const FcImageArg *target,
 		}
 		else
 		{
-			parse_answer(&http, &response);
+			fc_parse_answer(&http, &response);
 			if (response.kind == FC_RESPONSE_VERDICT)
 			{
 				MemoryContextSwitchTo(caller_context);
@@ -129,7 +128,8 @@ fc_call(const FcImageArg *source, const FcImageArg *target,
 				fc_raise_answer_error(&response, base_url, attempt);
 		}
 		MemoryContextSwitchTo(caller_context);
-		backoff_sleep(attempt);
+		fc_sleep_until(TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												   fc_backoff_delay_ms(attempt)));
 	}
 	MemoryContextDelete(attempt_context);
 }

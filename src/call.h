@@ -5,6 +5,7 @@
 #ifndef CALL_H
 #define CALL_H
 
+#include "http.h"
 #include "request.h"
 #include "response.h"
 
@@ -14,5 +15,11 @@
  */
 extern void fc_call(const FcImageArg *source, const FcImageArg *target,
 					const char *merchant_biz_id, FcResponse *verdict);
+
+/* Parse an HTTP answer, with cJSON's memory in the current context. */
+extern void fc_parse_answer(const FcHttpResponse *http, FcResponse *response);
+
+/* The pause before attempt + 1: exponential in attempt, with jitter. */
+extern long fc_backoff_delay_ms(int attempt);
 
 #endif							/* CALL_H */

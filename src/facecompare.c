@@ -9,9 +9,12 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "nodes/primnodes.h"
+#include "catalog/pg_type_d.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "batch.h"
 #include "call.h"
 #include "errors.h"
 #include "ratelimit.h"
@@ -66,6 +69,7 @@ _PG_init(void)
 {
 	fc_settings_init();
 	fc_ratelimit_init();
+	fc_batch_init();
 	fc_redact_init();
 	fc_warn_if_secrets_exposed();
 }
@@ -343,6 +347,155 @@ Datum
 facecompare_compare_url_url(PG_FUNCTION_ARGS)
 {
 	return compare_images(fcinfo, true, true);
+}
+
+/* Checks of one pair, for fc_capture_error. */
+static void
+check_pair(void *arg)
+{
+	FcPair	   *p = arg;
+
+	fc_check_image_arg(&p->source);
+	fc_check_image_arg(&p->target);
+	if (p->merchant_biz_id)
+		fc_check_merchant_biz_id(p->merchant_biz_id);
+}
+
+/* Elements of a one-dimensional array argument (NULL array: error). */
+static int
+array_elements(FunctionCallInfo fcinfo, int argno, Oid elemtype, const char *what,
+			   Datum **values, bool **nulls)
+{
+	ArrayType  *array;
+	int			n;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", what)));
+	array = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what)));
+	deconstruct_array(array, elemtype, -1, false, TYPALIGN_INT,
+					  values, nulls, &n);
+	return n;
+}
+
+/* One side of pair i from its array element. */
+static void
+pair_side(FcImageArg *side, const char *name, bool is_url, Datum value, bool isnull,
+		  FcPair *pair)
+{
+	side->side = name;
+	side->is_url = is_url;
+	if (isnull)
+	{
+		pair->invalid = true;
+		pair->error_sqlstate = pstrdup("22023");
+		pair->error_message = psprintf("%s image is NULL", name);
+		return;
+	}
+	if (is_url)
+		side->url = TextDatumGetCString(value);
+	else
+	{
+		side->bytes = VARDATA_ANY(DatumGetPointer(value));
+		side->len = VARSIZE_ANY_EXHDR(DatumGetPointer(value));
+	}
+}
+
+static Datum
+compare_many(FunctionCallInfo fcinfo, bool urls)
+{
+	Oid			elemtype = urls ? TEXTOID : BYTEAOID;
+	Datum	   *sources,
+			   *targets,
+			   *ids = NULL;
+	bool	   *source_nulls,
+			   *target_nulls,
+			   *id_nulls = NULL;
+	int			n = array_elements(fcinfo, 0, elemtype, "sources", &sources, &source_nulls);
+	int			ntargets = array_elements(fcinfo, 1, elemtype, "targets", &targets, &target_nulls);
+	FcPair	   *pairs;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (ntargets != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sources and targets must have as many elements"),
+				 errdetail("sources has %d, targets has %d.", n, ntargets)));
+	if (!PG_ARGISNULL(2) &&
+		array_elements(fcinfo, 2, TEXTOID, "merchant_biz_ids", &ids, &id_nulls) != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("merchant_biz_ids must have as many elements as sources")));
+
+	/* Each pair is checked on its own: one bad photo does not stop the rest. */
+	pairs = palloc0(sizeof(FcPair) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		FcPair	   *p = &pairs[i];
+
+		pair_side(&p->source, "source", urls, sources[i], source_nulls[i], p);
+		if (!p->invalid)
+			pair_side(&p->target, "target", urls, targets[i], target_nulls[i], p);
+		if (!p->invalid && ids && !id_nulls[i])
+			p->merchant_biz_id = TextDatumGetCString(ids[i]);
+		if (!p->invalid && fc_capture_error(check_pair, p, p))
+			p->invalid = true;
+		if (p->merchant_biz_id == NULL)
+			p->merchant_biz_id = fc_new_merchant_biz_id();
+	}
+	fc_batch_run(pairs, n);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
+	{
+		FcPair	   *p = &pairs[i];
+		Datum		values[RESULT_NCOLUMNS + 1] = {0};
+		bool		nulls[RESULT_NCOLUMNS + 1];
+
+		memset(nulls, true, sizeof(nulls));
+		values[0] = Int32GetDatum(i + 1);
+		nulls[0] = false;
+#define SET_TEXT(col, str) \
+		do { if (str) { values[1 + (col)] = CStringGetTextDatum(str); nulls[1 + (col)] = false; } } while (0)
+		if (p->ok)
+		{
+			SET_TEXT(RESULT_TRANSACTION_ID, p->verdict.transaction_id);
+			values[1 + RESULT_PASSED] = BoolGetDatum(p->verdict.passed);
+			nulls[1 + RESULT_PASSED] = false;
+			values[1 + RESULT_SCORE] = DirectFunctionCall3(numeric_in,
+														   CStringGetDatum(p->verdict.score),
+														   ObjectIdGetDatum(InvalidOid),
+														   Int32GetDatum(-1));
+			nulls[1 + RESULT_SCORE] = false;
+			SET_TEXT(RESULT_REQUEST_ID, p->verdict.request_id);
+		}
+		SET_TEXT(RESULT_MERCHANT_BIZ_ID, p->merchant_biz_id);
+		SET_TEXT(RESULT_ERROR_SQLSTATE, p->error_sqlstate);
+		SET_TEXT(RESULT_ERROR_CODE, p->error_code);
+		SET_TEXT(RESULT_ERROR_MESSAGE, p->error_message);
+#undef SET_TEXT
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(facecompare_compare_many_bytea);
+Datum
+facecompare_compare_many_bytea(PG_FUNCTION_ARGS)
+{
+	return compare_many(fcinfo, false);
+}
+
+PG_FUNCTION_INFO_V1(facecompare_compare_many_url);
+Datum
+facecompare_compare_many_url(PG_FUNCTION_ARGS)
+{
+	return compare_many(fcinfo, true);
 }
 
 PG_FUNCTION_INFO_V1(facecompare_service_url);

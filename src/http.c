@@ -2,17 +2,19 @@
  * http.c
  *		Send one request to the service over the backend's libcurl handle.
  *
- * One easy handle and one multi handle live as long as the backend, so
- * connections and TLS sessions are reused from call to call.  The transfer
+ * A multi handle and a pool of easy handles live as long as the backend,
+ * so connections and TLS sessions are reused from call to call, and a batch
+ * can have up to FC_MAX_CONCURRENCY requests in flight.  The transfer
  * is driven through the multi-socket API: curl tells us which sockets to
  * watch and when its next timer is due, and we wait on those sockets and the
  * process latch together.  Query cancel and statement_timeout set the latch,
  * so a wait ends at once rather than at curl's next progress tick.
  *
  * curl allocates with malloc, outside any memory context: the only such
- * memory held across a possible ERROR is the header list, which a PG_FINALLY
- * frees, and the easy handle is always detached from the multi handle there
- * so the next call starts clean.
+ * memory held across a possible ERROR is each transfer's header list, and
+ * whoever drives transfers calls fc_http_abort_all() in a PG_FINALLY, which
+ * detaches every easy handle and frees the lists, so the next call starts
+ * clean.
  */
 #include "postgres.h"
 
@@ -27,8 +29,8 @@
 #include "http.h"
 #include "settings.h"
 
-/* curl rarely holds more than two sockets for one transfer (happy eyeballs). */
-#define MAX_WATCHED_SOCKETS 8
+/* Two sockets per transfer at most (happy eyeballs), plus curl's own. */
+#define MAX_WATCHED_SOCKETS (2 * FC_MAX_CONCURRENCY + 8)
 
 /* Longest single wait when curl has no timer running: a safety net. */
 #define MAX_WAIT_MS 1000
@@ -50,8 +52,20 @@ typedef struct ResponseSink
 	bool		out_of_memory;
 } ResponseSink;
 
+/* One request in flight, on one of the pool's easy handles. */
+typedef struct Transfer
+{
+	CURL	   *easy;
+	bool		active;
+	struct curl_slist *headers;
+	ResponseSink sink;
+	char		errbuf[CURL_ERROR_SIZE];
+	void	   *owner;
+} Transfer;
+
 static CURLM *multi_handle = NULL;
-static CURL *easy_handle = NULL;
+static Transfer transfers[FC_MAX_CONCURRENCY];
+static int	nactive = 0;
 static WatchedSocket watched[MAX_WATCHED_SOCKETS];
 static int	nwatched = 0;
 static TimestampTz timer_due = 0;	/* 0: curl has no timer running */
@@ -139,36 +153,6 @@ write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Create the backend's handles on first use. */
-static void
-ensure_handles(void)
-{
-	if (easy_handle != NULL)
-		return;
-
-	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not initialize libcurl")));
-	multi_handle = curl_multi_init();
-	if (multi_handle == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errhidestmt(true),
-				 errmsg("out of memory"),
-				 errdetail("Could not create a libcurl multi handle.")));
-	curl_multi_setopt(multi_handle, CURLMOPT_SOCKETFUNCTION, socket_callback);
-	curl_multi_setopt(multi_handle, CURLMOPT_TIMERFUNCTION, timer_callback);
-
-	easy_handle = curl_easy_init();
-	if (easy_handle == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errhidestmt(true),
-				 errmsg("out of memory"),
-				 errdetail("Could not create a libcurl easy handle.")));
-}
-
 /* Milliseconds until curl's timer is due, capped; 0 when already due. */
 static long
 wait_budget_ms(void)
@@ -240,53 +224,9 @@ wait_for_activity(long timeout_ms, int *fired)
 	return latch_set;
 }
 
-/* Drive the transfer to its end; return curl's verdict on it. */
-static CURLcode
-run_transfer(void)
-{
-	int			running = 0;
-	int			fired[MAX_WATCHED_SOCKETS];
-	CURLMsg    *msg;
-	int			pending;
-
-	curl_multi_socket_action(multi_handle, CURL_SOCKET_TIMEOUT, 0, &running);
-	while (running > 0)
-	{
-		curl_socket_t fds[MAX_WATCHED_SOCKETS];
-		int			nfds = nwatched;
-		bool		any_fired = false;
-
-		if (wait_for_activity(wait_budget_ms(), fired))
-		{
-			ResetLatch(MyLatch);
-			CHECK_FOR_INTERRUPTS();
-		}
-
-		/* The callbacks below may reshuffle watched[]: act on a copy. */
-		for (int i = 0; i < nfds; i++)
-			fds[i] = watched[i].fd;
-		for (int i = 0; i < nfds; i++)
-		{
-			if (fired[i] == 0)
-				continue;
-			any_fired = true;
-			curl_multi_socket_action(multi_handle, fds[i], fired[i], &running);
-		}
-		if (!any_fired || (timer_due != 0 && GetCurrentTimestamp() >= timer_due))
-			curl_multi_socket_action(multi_handle, CURL_SOCKET_TIMEOUT, 0, &running);
-	}
-
-	while ((msg = curl_multi_info_read(multi_handle, &pending)) != NULL)
-	{
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy_handle)
-			return msg->data.result;
-	}
-	return socket_table_full ? CURLE_OUT_OF_MEMORY : CURLE_RECV_ERROR;
-}
-
 /* Classify a transfer that did not complete. */
 static FcTransportFailure
-classify_failure(CURLcode rc, const ResponseSink *sink)
+classify_failure(CURL *easy, CURLcode rc, const ResponseSink *sink)
 {
 	long		request_bytes = 0;
 
@@ -303,7 +243,7 @@ classify_failure(CURLcode rc, const ResponseSink *sink)
 			 * service.  (The connect time is no guide: on a reused connection
 			 * it is zero.)
 			 */
-			curl_easy_getinfo(easy_handle, CURLINFO_REQUEST_SIZE, &request_bytes);
+			curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes);
 			return request_bytes == 0 ? FC_TRANSPORT_CONNECT_TIMEOUT : FC_TRANSPORT_TIMEOUT;
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:
@@ -332,85 +272,235 @@ fc_transport_retryable(FcTransportFailure failure)
 		failure == FC_TRANSPORT_BROKEN;
 }
 
+/* Create the multi handle on first use. */
+static void
+ensure_multi(void)
+{
+	if (multi_handle != NULL)
+		return;
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not initialize libcurl")));
+	multi_handle = curl_multi_init();
+	if (multi_handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not create a libcurl multi handle.")));
+	curl_multi_setopt(multi_handle, CURLMOPT_SOCKETFUNCTION, socket_callback);
+	curl_multi_setopt(multi_handle, CURLMOPT_TIMERFUNCTION, timer_callback);
+}
+
+/* Set the options every request shares; the handle keeps them. */
+static void
+configure(Transfer *t, const FcHttpRequest *req)
+{
+	CURL	   *easy = t->easy;
+
+	curl_easy_setopt(easy, CURLOPT_URL, req->url);
+	curl_easy_setopt(easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t->sink);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) fc_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) fc_connect_timeout_ms);
+	/* No signals from curl in a backend; we own the waiting. */
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	/* A redirect would carry the signed request elsewhere: never follow. */
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* Certificates are always verified; only which CAs to trust is a setting. */
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(easy, CURLOPT_CAINFO,
+					 (fc_ca_file && fc_ca_file[0]) ? fc_ca_file : NULL);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+}
+
+/* Detach a transfer and free what curl holds for it. */
+static void
+release(Transfer *t)
+{
+	curl_multi_remove_handle(multi_handle, t->easy);
+	/* Leave no pointer into memory that is about to be freed. */
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(t->headers);
+	t->headers = NULL;
+	t->active = false;
+	nactive--;
+}
+
+bool
+fc_http_start(const FcHttpRequest *req, void *owner)
+{
+	Transfer   *t = NULL;
+
+	ensure_multi();
+	for (int i = 0; i < FC_MAX_CONCURRENCY; i++)
+		if (!transfers[i].active)
+		{
+			t = &transfers[i];
+			break;
+		}
+	if (t == NULL)
+		return false;
+	if (t->easy == NULL && (t->easy = curl_easy_init()) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not create a libcurl easy handle.")));
+
+	memset(&t->sink, 0, sizeof(t->sink));
+	t->sink.context = CurrentMemoryContext;
+	t->errbuf[0] = '\0';
+	t->owner = owner;
+	configure(t, req);
+	for (int i = 0; i < req->nheaders; i++)
+	{
+		struct curl_slist *appended = curl_slist_append(t->headers, req->headers[i]);
+
+		if (appended == NULL)
+		{
+			curl_slist_free_all(t->headers);
+			t->headers = NULL;
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		}
+		t->headers = appended;
+	}
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+	if (curl_multi_add_handle(multi_handle, t->easy) != CURLM_OK)
+	{
+		curl_slist_free_all(t->headers);
+		t->headers = NULL;
+		elog(ERROR, "could not add a libcurl handle to its multi handle");
+	}
+	t->active = true;
+	nactive++;
+	return true;
+}
+
+/* Move finished transfers into done[]; returns how many. */
+static int
+collect_finished(FcHttpCompletion *done, int max_done)
+{
+	CURLMsg    *msg;
+	int			pending;
+	int			n = 0;
+
+	while (n < max_done && (msg = curl_multi_info_read(multi_handle, &pending)) != NULL)
+	{
+		Transfer   *t = NULL;
+		FcHttpResponse *resp = &done[n].response;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+		memset(resp, 0, sizeof(*resp));
+		if (msg->data.result == CURLE_OK)
+			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+		else
+		{
+			resp->failure = classify_failure(t->easy, msg->data.result, &t->sink);
+			strlcpy(resp->cause, t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result),
+					sizeof(resp->cause));
+		}
+		resp->body = t->sink.data ? t->sink.data : MemoryContextAllocZero(t->sink.context, 1);
+		resp->len = t->sink.len;
+		done[n].owner = t->owner;
+		release(t);
+		n++;
+	}
+	return n;
+}
+
+int
+fc_http_drive(long max_wait_ms, FcHttpCompletion *done, int max_done)
+{
+	TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_wait_ms);
+	int			running = 0;
+	int			fired[MAX_WATCHED_SOCKETS];
+	int			ndone;
+
+	ensure_multi();
+	socket_table_full = false;
+	curl_multi_socket_action(multi_handle, CURL_SOCKET_TIMEOUT, 0, &running);
+	while ((ndone = collect_finished(done, max_done)) == 0 && nactive > 0)
+	{
+		curl_socket_t fds[MAX_WATCHED_SOCKETS];
+		int			nfds = nwatched;
+		bool		any_fired = false;
+		long		secs;
+		int			usecs;
+		long		left_ms;
+
+		TimestampDifference(GetCurrentTimestamp(), give_up, &secs, &usecs);
+		left_ms = secs * 1000 + usecs / 1000;
+		if (left_ms <= 0)
+			break;
+		if (wait_for_activity(Min(wait_budget_ms(), left_ms), fired))
+		{
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+
+		/* The callbacks below may reshuffle watched[]: act on a copy. */
+		for (int i = 0; i < nfds; i++)
+			fds[i] = watched[i].fd;
+		for (int i = 0; i < nfds; i++)
+		{
+			if (fired[i] == 0)
+				continue;
+			any_fired = true;
+			curl_multi_socket_action(multi_handle, fds[i], fired[i], &running);
+		}
+		if (!any_fired || (timer_due != 0 && GetCurrentTimestamp() >= timer_due))
+			curl_multi_socket_action(multi_handle, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	if (socket_table_full)
+		elog(ERROR, "libcurl opened more sockets than facecompare can watch");
+	return ndone;
+}
+
+void
+fc_http_abort_all(void)
+{
+	for (int i = 0; i < FC_MAX_CONCURRENCY; i++)
+		if (transfers[i].active)
+			release(&transfers[i]);
+}
+
+int
+fc_http_active(void)
+{
+	return nactive;
+}
+
 bool
 fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
 {
-	struct curl_slist *volatile headers = NULL;
-	volatile bool attached = false;
-	char		errbuf[CURL_ERROR_SIZE];
-	ResponseSink sink = {0};
-	CURLcode	rc;
-
-	memset(resp, 0, sizeof(*resp));
-	ensure_handles();
-	sink.context = CurrentMemoryContext;
-	errbuf[0] = '\0';
-	socket_table_full = false;
-
-	curl_easy_setopt(easy_handle, CURLOPT_URL, req->url);
-	curl_easy_setopt(easy_handle, CURLOPT_POST, 1L);
-	curl_easy_setopt(easy_handle, CURLOPT_POSTFIELDS, req->body);
-	curl_easy_setopt(easy_handle, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
-	curl_easy_setopt(easy_handle, CURLOPT_WRITEFUNCTION, write_callback);
-	curl_easy_setopt(easy_handle, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(easy_handle, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(easy_handle, CURLOPT_TIMEOUT_MS, (long) fc_timeout_ms);
-	curl_easy_setopt(easy_handle, CURLOPT_CONNECTTIMEOUT_MS, (long) fc_connect_timeout_ms);
-	/* No signals from curl in a backend; we own the waiting. */
-	curl_easy_setopt(easy_handle, CURLOPT_NOSIGNAL, 1L);
-	/* A redirect would carry the signed request elsewhere: never follow. */
-	curl_easy_setopt(easy_handle, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(easy_handle, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(easy_handle, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* Certificates are always verified; only which CAs to trust is a setting. */
-	curl_easy_setopt(easy_handle, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(easy_handle, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(easy_handle, CURLOPT_CAINFO,
-					 (fc_ca_file && fc_ca_file[0]) ? fc_ca_file : NULL);
+	FcHttpCompletion done;
 
 	PG_TRY();
 	{
-		for (int i = 0; i < req->nheaders; i++)
-		{
-			struct curl_slist *appended = curl_slist_append(headers, req->headers[i]);
-
-			if (appended == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_OUT_OF_MEMORY),
-						 errhidestmt(true),
-						 errmsg("out of memory")));
-			headers = appended;
-		}
-		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, headers);
-
-		if (curl_multi_add_handle(multi_handle, easy_handle) != CURLM_OK)
-			elog(ERROR, "could not add the libcurl handle to its multi handle");
-		attached = true;
-
-		rc = run_transfer();
-		resp->failure = (rc == CURLE_OK) ? FC_TRANSPORT_OK : classify_failure(rc, &sink);
-		if (resp->failure != FC_TRANSPORT_OK)
-			strlcpy(resp->cause, errbuf[0] ? errbuf : curl_easy_strerror(rc),
-					sizeof(resp->cause));
-		else
-			curl_easy_getinfo(easy_handle, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (!fc_http_start(req, NULL))
+			elog(ERROR, "no libcurl handle is free for a single call");
+		while (fc_http_drive(MAX_WAIT_MS, &done, 1) == 0)
+			;
 	}
 	PG_FINALLY();
 	{
-		if (attached)
-			curl_multi_remove_handle(multi_handle, easy_handle);
-		/* Leave no pointer into memory that is about to be freed. */
-		curl_easy_setopt(easy_handle, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(easy_handle, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(easy_handle, CURLOPT_WRITEDATA, NULL);
-		curl_easy_setopt(easy_handle, CURLOPT_ERRORBUFFER, NULL);
-		curl_slist_free_all(headers);
+		fc_http_abort_all();
 	}
 	PG_END_TRY();
-
-	if (sink.data == NULL)
-		sink.data = palloc0(1);
-	resp->body = sink.data;
-	resp->len = sink.len;
+	*resp = done.response;
 	return resp->failure == FC_TRANSPORT_OK;
 }

@@ -10,6 +10,9 @@
 /* Cap on what we read of an answer; the real one is well under 2 kB. */
 #define FC_MAX_RESPONSE_BYTES (1024 * 1024)
 
+/* Most requests one backend has in flight (facecompare.max_concurrency). */
+#define FC_MAX_CONCURRENCY 64
+
 /* How a transfer ended short of an HTTP answer. */
 typedef enum FcTransportFailure
 {
@@ -42,5 +45,25 @@ extern bool fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp);
 
 /* May the same request succeed if sent again after this failure? */
 extern bool fc_transport_retryable(FcTransportFailure failure);
+
+/* A finished transfer: who started it, and how it ended. */
+typedef struct FcHttpCompletion
+{
+	void	   *owner;
+	FcHttpResponse response;
+} FcHttpCompletion;
+
+/*
+ * Several requests at once.  fc_http_start() sends req (which must stay
+ * valid until it completes; the answer is allocated in the current memory
+ * context) and returns false when FC_MAX_CONCURRENCY are already in flight.
+ * fc_http_drive() waits up to max_wait_ms, waking for cancel, and returns the
+ * transfers that finished.  Whoever starts transfers must call
+ * fc_http_abort_all() in a PG_FINALLY, so an ERROR leaves none behind.
+ */
+extern bool fc_http_start(const FcHttpRequest *req, void *owner);
+extern int	fc_http_drive(long max_wait_ms, FcHttpCompletion *done, int max_done);
+extern void fc_http_abort_all(void);
+extern int	fc_http_active(void);
 
 #endif							/* HTTP_H */

@@ -1,0 +1,54 @@
+/*
+ * batch.h
+ *		Many comparisons at once: up to facecompare.max_concurrency requests
+ *		in flight, within facecompare.max_qps, each pair's failure its own.
+ */
+#ifndef BATCH_H
+#define BATCH_H
+
+#include "datatype/timestamp.h"
+#include "request.h"
+#include "response.h"
+
+extern int	fc_max_concurrency;
+
+typedef enum FcPairState
+{
+	FC_PAIR_WAITING,			/* not sent yet, or waiting for a retry */
+	FC_PAIR_RUNNING,			/* a request is in flight */
+	FC_PAIR_DONE				/* verdict or error decided */
+} FcPairState;
+
+typedef struct FcPair
+{
+	/* in */
+	FcImageArg	source;
+	FcImageArg	target;
+	char	   *merchant_biz_id;	/* given or generated */
+	bool		invalid;		/* failed a local check: error already set */
+
+	/* progress */
+	FcPairState state;
+	int			attempts;
+	TimestampTz ready_at;		/* earliest time of the next attempt */
+	MemoryContext attempt_context;
+	struct FcHttpRequest *request;	/* in flight, in attempt_context */
+
+	/* out: a verdict, or an error */
+	FcResponse	verdict;
+	bool		ok;
+	char	   *error_sqlstate;
+	char	   *error_code;
+	char	   *error_message;
+} FcPair;
+
+/* Define facecompare.max_concurrency; called once from _PG_init. */
+extern void fc_batch_init(void);
+
+/* Decide every pair; raises only for cancel and the like, never per pair. */
+extern void fc_batch_run(FcPair *pairs, int npairs);
+
+/* Run fn(arg); if it raises an error of the call's own kind, record it. */
+extern bool fc_capture_error(void (*fn) (void *), void *arg, FcPair *pair);
+
+#endif							/* BATCH_H */
