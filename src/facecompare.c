@@ -11,6 +11,7 @@
 #include "nodes/primnodes.h"
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -70,6 +71,8 @@ _PG_init(void)
 	fc_settings_init();
 	fc_ratelimit_init();
 	fc_batch_init();
+	/* Only once every module has defined its settings: see the TAP test. */
+	MarkGUCPrefixReserved("facecompare");
 	fc_redact_init();
 	fc_warn_if_secrets_exposed();
 }

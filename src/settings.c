@@ -190,8 +190,6 @@ fc_settings_init(void)
 							&fc_retry_delay_ms, 200, 1, 10000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("facecompare");
 }
 
 /*
