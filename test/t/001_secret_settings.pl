@@ -43,6 +43,10 @@ $safe->append_conf('postgresql.conf', "log_statement = 'all'");
 # Every module's settings are read from the file, not only the first's.
 $safe->append_conf('postgresql.conf', "facecompare.max_qps = 7\nfacecompare.max_concurrency = 3");
 $safe->start;
+# Before any reload (which would re-read the file and hide a loss at start).
+is($safe->safe_psql('postgres', 'SHOW facecompare.max_qps') . ' ' .
+	$safe->safe_psql('postgres', 'SHOW facecompare.max_concurrency'), '7 3',
+	'preloaded: settings of every module are taken from postgresql.conf at start');
 # The reload makes the postmaster log each changed setting, and log_statement
 # logs the ALTER SYSTEM text: both would carry the secret.
 $safe->safe_psql('postgres', "ALTER SYSTEM SET facecompare.access_key_secret = '$secret'");
@@ -65,9 +69,6 @@ is($safe->safe_psql('postgres',
 	'0', 'preloaded: pg_settings shows the secret nowhere');
 ($ret, $stdout, $stderr) = $safe->psql('postgres', 'CREATE EXTENSION facecompare');
 unlike($stderr, qr/WARNING/, 'preloaded: no warning');
-is($safe->safe_psql('postgres', 'SHOW facecompare.max_qps') . ' ' .
-	$safe->safe_psql('postgres', 'SHOW facecompare.max_concurrency'), '7 3',
-	'preloaded: settings of every module are taken from postgresql.conf');
 
 $safe->stop;
 my $log = slurp_file($safe->logfile);
