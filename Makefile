@@ -11,6 +11,7 @@ OBJS = \
 	src/errors.o \
 	src/facecompare.o \
 	src/fcmem_pg.o \
+	src/formenc.o \
 	src/http.o \
 	src/image.o \
 	src/ratelimit.o \
@@ -42,7 +43,7 @@ emulator:
 	$(MAKE) -C test/emulator
 
 UNIT_TESTS = test/unit/test_sign test/unit/test_response test/unit/test_codes
-UNIT_SRCS = src/sign.c src/strbuf.c src/response.c src/codes.c src/image.c test/common/fcmem_libc.c
+UNIT_SRCS = src/sign.c src/strbuf.c src/response.c src/codes.c src/image.c src/formenc.c test/common/fcmem_libc.c
 unit-tests: $(UNIT_TESTS)
 test/unit/%: test/unit/%.c $(UNIT_SRCS)
 	$(CC) -Wall -Wextra -Werror -g -O1 -Isrc -Itest/common -o $@ $< $(UNIT_SRCS) -lcjson -lcrypto -lm

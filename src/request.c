@@ -13,9 +13,9 @@
 
 #include <time.h>
 
-#include "common/base64.h"
 #include "mb/pg_wchar.h"
 
+#include "formenc.h"
 #include "image.h"
 #include "request.h"
 #include "sign.h"
@@ -168,18 +168,11 @@ fc_check_image_arg(const FcImageArg *image)
 static void
 append_picture_field(FcStrBuf *body, const char *name, const FcImageArg *image)
 {
-	int			b64_cap = pg_b64_enc_len((int) image->len);
-	char	   *b64 = palloc(b64_cap + 1);
-	int			b64_len = pg_b64_encode(image->bytes, (int) image->len, b64, b64_cap);
-
-	if (b64_len < 0)
-		elog(ERROR, "could not base64-encode the %s image", image->side);
 	if (body->len > 0)
 		fc_strbuf_putc(body, '&');
 	fc_strbuf_puts(body, name);
 	fc_strbuf_putc(body, '=');
-	fc_percent_encode(body, b64, (size_t) b64_len);
-	pfree(b64);
+	fc_append_form_base64(body, (const unsigned char *) image->bytes, image->len);
 }
 
 /* The host[:port] of an http(s) base URL, as the Host header carries it. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formenc.h"
 #include "sign.h"
 #include "tap.h"
 
@@ -103,6 +104,44 @@ main(void)
 		   "vector B (STS): string to sign");
 	is_str(sig, "bdaaf9ddbfe9a3c0c587e9b6a7d9f30716a494e527899d1218daa1ebd8ab170a",
 		   "vector B (STS): signature");
+
+	/* The one-pass form encoder equals percent-encoding the base64 text. */
+	{
+		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		int			mismatches = 0;
+		unsigned	seed = 12345;
+
+		for (size_t len = 0; len < 300; len++)
+		{
+			unsigned char data[300];
+			char		text[401];
+			size_t		n = 0;
+			FcStrBuf	one,
+						two;
+
+			for (size_t i = 0; i < len; i++)
+				data[i] = (unsigned char) ((seed = seed * 1103515245 + 12345) >> 16);
+			/* Reference base64, written out plainly. */
+			for (size_t i = 0; i < len; i += 3)
+			{
+				unsigned	v = data[i] << 16 | (i + 1 < len ? data[i + 1] << 8 : 0) | (i + 2 < len ? data[i + 2] : 0);
+
+				text[n++] = b64[v >> 18 & 63];
+				text[n++] = b64[v >> 12 & 63];
+				text[n++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+				text[n++] = i + 2 < len ? b64[v & 63] : '=';
+			}
+			fc_strbuf_init(&one);
+			fc_strbuf_init(&two);
+			fc_append_form_base64(&one, data, len);
+			fc_percent_encode(&two, text, n);
+			if (one.len != two.len || strcmp(one.data, two.data) != 0)
+				mismatches++;
+			fc_strbuf_free(&one);
+			fc_strbuf_free(&two);
+		}
+		ok(mismatches == 0, "one-pass form base64 equals percent(base64) for lengths 0..299");
+	}
 
 	ok(fc_signature_equal("abc", "abc"), "equal signatures compare equal");
 	ok(!fc_signature_equal("abc", "abd") && !fc_signature_equal("abc", "ab"),
