@@ -48,37 +48,6 @@ fc_batch_init(void)
 							NULL, NULL, NULL);
 }
 
-bool
-fc_capture_error(void (*fn) (void *), void *arg, FcPair *pair)
-{
-	MemoryContext context = CurrentMemoryContext;
-	bool		raised = false;
-
-	fc_last_service_code[0] = '\0';
-	/* As in compare(): nothing here holds resource-owner state. */
-	PG_TRY();
-	{
-		fn(arg);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(context);
-		edata = CopyErrorData();
-		if (!fc_error_is_per_row(edata->sqlerrcode))
-			PG_RE_THROW();
-		FlushErrorState();
-		pair->error_sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
-		pair->error_code = fc_last_service_code[0] ? pstrdup(fc_last_service_code) : NULL;
-		pair->error_message = pstrdup(edata->message ? edata->message : "");
-		FreeErrorData(edata);
-		raised = true;
-	}
-	PG_END_TRY();
-	return raised;
-}
-
 /* Arguments of the raise functions, for fc_capture_error. */
 typedef struct Failure
 {
@@ -198,7 +167,7 @@ finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
 	}
 	else
 		fc_capture_error(http->failure == FC_TRANSPORT_OK ? raise_answer : raise_transport,
-						 &failure, p);
+						 &failure, &p->error);
 
 	p->state = FC_PAIR_DONE;
 	MemoryContextDelete(p->attempt_context);

@@ -7,6 +7,7 @@
 #define BATCH_H
 
 #include "datatype/timestamp.h"
+#include "errors.h"
 #include "request.h"
 #include "response.h"
 
@@ -37,9 +38,7 @@ typedef struct FcPair
 	/* out: a verdict, or an error */
 	FcResponse	verdict;
 	bool		ok;
-	char	   *error_sqlstate;
-	char	   *error_code;
-	char	   *error_message;
+	FcCapturedError error;
 } FcPair;
 
 /* Define facecompare.max_concurrency; called once from _PG_init. */
@@ -47,8 +46,5 @@ extern void fc_batch_init(void);
 
 /* Decide every pair; raises only for cancel and the like, never per pair. */
 extern void fc_batch_run(FcPair *pairs, int npairs);
-
-/* Run fn(arg); if it raises an error of the call's own kind, record it. */
-extern bool fc_capture_error(void (*fn) (void *), void *arg, FcPair *pair);
 
 #endif							/* BATCH_H */

@@ -38,6 +38,36 @@ fc_error_is_per_row(int sqlerrcode)
 	}
 }
 
+bool
+fc_capture_error(void (*fn) (void *), void *arg, FcCapturedError *out)
+{
+	MemoryContext context = CurrentMemoryContext;
+	bool		raised = false;
+
+	fc_last_service_code[0] = '\0';
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(context);
+		edata = CopyErrorData();
+		if (!fc_error_is_per_row(edata->sqlerrcode))
+			PG_RE_THROW();
+		FlushErrorState();
+		out->sqlstate = pstrdup(unpack_sql_state(edata->sqlerrcode));
+		out->code = fc_last_service_code[0] ? pstrdup(fc_last_service_code) : NULL;
+		out->message = pstrdup(edata->message ? edata->message : "");
+		FreeErrorData(edata);
+		raised = true;
+	}
+	PG_END_TRY();
+	return raised;
+}
+
 static int
 sqlstate_of(const FcServiceCode *entry)
 {

@@ -251,36 +251,53 @@ compare_or_raise(FunctionCallInfo fcinfo, TupleDesc tupdesc, bool source_is_url,
 
 /* The row for a failed call: no verdict, the error instead. */
 static HeapTupleHeader
-error_row(TupleDesc tupdesc, const char *merchant_biz_id, const ErrorData *edata)
+error_row(TupleDesc tupdesc, const char *merchant_biz_id, const FcCapturedError *error)
 {
 	Datum		values[RESULT_NCOLUMNS] = {0};
 	bool		nulls[RESULT_NCOLUMNS];
+	const char *texts[RESULT_NCOLUMNS] = {0};
 
 	memset(nulls, true, sizeof(nulls));
-	if (merchant_biz_id)
-	{
-		values[RESULT_MERCHANT_BIZ_ID] = CStringGetTextDatum(merchant_biz_id);
-		nulls[RESULT_MERCHANT_BIZ_ID] = false;
-	}
-	values[RESULT_ERROR_SQLSTATE] = CStringGetTextDatum(unpack_sql_state(edata->sqlerrcode));
-	nulls[RESULT_ERROR_SQLSTATE] = false;
-	if (fc_last_service_code[0])
-	{
-		values[RESULT_ERROR_CODE] = CStringGetTextDatum(fc_last_service_code);
-		nulls[RESULT_ERROR_CODE] = false;
-	}
-	values[RESULT_ERROR_MESSAGE] = CStringGetTextDatum(edata->message ? edata->message : "");
-	nulls[RESULT_ERROR_MESSAGE] = false;
+	texts[RESULT_MERCHANT_BIZ_ID] = merchant_biz_id;
+	texts[RESULT_ERROR_SQLSTATE] = error->sqlstate;
+	texts[RESULT_ERROR_CODE] = error->code;
+	texts[RESULT_ERROR_MESSAGE] = error->message;
+	for (int i = 0; i < RESULT_NCOLUMNS; i++)
+		if (texts[i])
+		{
+			values[i] = CStringGetTextDatum(texts[i]);
+			nulls[i] = false;
+		}
 	return heap_form_tuple(tupdesc, values, nulls)->t_data;
+}
+
+/* compare_or_raise() as a capturable function. */
+typedef struct Attempt
+{
+	FunctionCallInfo fcinfo;
+	TupleDesc	tupdesc;
+	bool		source_is_url;
+	bool		target_is_url;
+	CompareCall *call;
+	HeapTupleHeader result;
+} Attempt;
+
+static void
+attempt_compare(void *arg)
+{
+	Attempt    *a = arg;
+
+	a->result = compare_or_raise(a->fcinfo, a->tupdesc, a->source_is_url,
+								 a->target_is_url, a->call);
 }
 
 static Datum
 compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
 	TupleDesc	tupdesc;
 	CompareCall *call = palloc0(sizeof(CompareCall));
-	HeapTupleHeader volatile result = NULL;
+	Attempt		attempt;
+	FcCapturedError error = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -288,40 +305,20 @@ compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 	if (tupdesc->natts != RESULT_NCOLUMNS)
 		elog(ERROR, "facecompare.result has %d columns, expected %d",
 			 tupdesc->natts, RESULT_NCOLUMNS);
-	fc_last_service_code[0] = '\0';
 
 	if (fc_raise_on_error)
 		PG_RETURN_HEAPTUPLEHEADER(compare_or_raise(fcinfo, tupdesc, source_is_url,
 												   target_is_url, call));
 
-	/*
-	 * Catching without a subtransaction is safe here: nothing on this path
-	 * takes locks, buffers or other resource-owner state, and the transport
-	 * releases its own (curl handle, wait set, cJSON hooks) in PG_FINALLY
-	 * before any error reaches us.  Errors that are not the call's own are
-	 * rethrown untouched.
-	 */
-	PG_TRY();
+	attempt = (Attempt) {fcinfo, tupdesc, source_is_url, target_is_url, call, NULL};
+	if (fc_capture_error(attempt_compare, &attempt, &error))
 	{
-		result = compare_or_raise(fcinfo, tupdesc, source_is_url, target_is_url, call);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller_context);
-		edata = CopyErrorData();
-		if (!fc_error_is_per_row(edata->sqlerrcode))
-			PG_RE_THROW();
-		FlushErrorState();
-		result = error_row(tupdesc, call->merchant_biz_id, edata);
+		attempt.result = error_row(tupdesc, call->merchant_biz_id, &error);
 		/* A failed call is remembered too: (compare(...)).* must not retry it. */
 		if (call->hashed)
-			memo_store(fcinfo, call->args_hash, result);
-		FreeErrorData(edata);
+			memo_store(fcinfo, call->args_hash, attempt.result);
 	}
-	PG_END_TRY();
-	PG_RETURN_HEAPTUPLEHEADER(result);
+	PG_RETURN_HEAPTUPLEHEADER(attempt.result);
 }
 
 PG_FUNCTION_INFO_V1(facecompare_compare_bytea_bytea);
@@ -396,8 +393,8 @@ pair_side(FcImageArg *side, const char *name, bool is_url, Datum value, bool isn
 	if (isnull)
 	{
 		pair->invalid = true;
-		pair->error_sqlstate = pstrdup("22023");
-		pair->error_message = psprintf("%s image is NULL", name);
+		pair->error.sqlstate = pstrdup("22023");
+		pair->error.message = psprintf("%s image is NULL", name);
 		return;
 	}
 	if (is_url)
@@ -446,7 +443,7 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 			pair_side(&p->target, "target", urls, targets[i], target_nulls[i], p);
 		if (!p->invalid && ids && !id_nulls[i])
 			p->merchant_biz_id = TextDatumGetCString(ids[i]);
-		if (!p->invalid && fc_capture_error(check_pair, p, p))
+		if (!p->invalid && fc_capture_error(check_pair, p, &p->error))
 			p->invalid = true;
 		if (p->merchant_biz_id == NULL)
 			p->merchant_biz_id = fc_new_merchant_biz_id();
@@ -478,9 +475,9 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 			SET_TEXT(RESULT_REQUEST_ID, p->verdict.request_id);
 		}
 		SET_TEXT(RESULT_MERCHANT_BIZ_ID, p->merchant_biz_id);
-		SET_TEXT(RESULT_ERROR_SQLSTATE, p->error_sqlstate);
-		SET_TEXT(RESULT_ERROR_CODE, p->error_code);
-		SET_TEXT(RESULT_ERROR_MESSAGE, p->error_message);
+		SET_TEXT(RESULT_ERROR_SQLSTATE, p->error.sqlstate);
+		SET_TEXT(RESULT_ERROR_CODE, p->error.code);
+		SET_TEXT(RESULT_ERROR_MESSAGE, p->error.message);
 #undef SET_TEXT
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
