@@ -33,6 +33,17 @@ like($stderr, qr/WARNING:  facecompare is not in shared_preload_libraries, so it
 unlike($stdout, qr/attacker/, 'a plain role cannot redirect calls by setting a placeholder before the load');
 like($stderr, qr/permission denied to set parameter "facecompare.endpoint"/,
 	'the placeholder is rejected with a permission error when the library loads');
+
+# Without preloading, max_qps cannot be shared, and a call says so.
+$node->append_conf('postgresql.conf', qq{facecompare.max_qps = 5
+facecompare.endpoint = 'http://127.0.0.1:9'
+facecompare.access_key_id = 'k'
+facecompare.max_retries = 0});
+$node->reload;
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	q{SELECT facecompare.compare('\xffd8ff00'::bytea, '\xffd8ff00'::bytea)});
+like($stderr, qr/NOTICE:  facecompare.max_qps applies to this session only/,
+	'without preloading, a call under max_qps says the limit is per session');
 $node->stop;
 
 # The documented set-up: preloaded, secret set with ALTER SYSTEM.

@@ -114,6 +114,31 @@ for my $line (split /\n/, slurp_file($fast_log))
 ok($port_of{afterCancel1} && $port_of{afterCancel1} eq ($port_of{afterCancel2} // ''),
 	'... and reuses one connection for them');
 
+# facecompare.max_qps is shared: three sessions at once, limit 4 per second,
+# against a service that allows 5, get no Throttling.Api (per session, they
+# would send 12 per second).
+my ($limited, $limited_log) = start_emulator('limited', '--qps', '5');
+$node->safe_psql('postgres', qq{ALTER SYSTEM SET facecompare.max_qps = 4; SELECT pg_reload_conf();});
+usleep(300_000);
+my @batches;
+for my $s (1 .. 3)
+{
+	push @batches, IPC::Run::start(
+		[ 'psql', '-X', '-At', '-d', $node->connstr('postgres'), '-c',
+		  "SET facecompare.endpoint = '$limited'; SET facecompare.max_retries = 0; "
+		  . "SELECT count(*) FILTER (WHERE passed) FROM img, "
+		  . "facecompare.compare_many(array_fill(a, ARRAY[4]), array_fill(a, ARRAY[4]), "
+		  . "(SELECT array_agg('shared${s}x' || i) FROM generate_series(1, 4) AS i))" ],
+		'>', \my $out, '2>', \my $err);
+}
+$_->finish for @batches;
+my $log_text = slurp_file($limited_log);
+my $sent = () = $log_text =~ /MerchantBizId=shared\d+x/g;
+my $throttled = () = $log_text =~ /MerchantBizId=shared\S+ 403 Throttling\.Api/g;
+is($sent, 12, 'three sessions sent their 12 requests');
+is($throttled, 0, '... and none was throttled: max_qps is shared by all sessions');
+$node->safe_psql('postgres', qq{ALTER SYSTEM RESET facecompare.max_qps; SELECT pg_reload_conf();});
+
 # DEBUG5: nothing of the request reaches the log.
 $node->append_conf('postgresql.conf', "log_min_messages = debug5\nlog_statement = 'none'");
 $node->reload;
