@@ -42,3 +42,15 @@ ORDER BY r.score DESC;
 SELECT facecompare.compare(pg_read_binary_file(:'fixtures' || '/blank.png'), u.selfie)
 FROM uploads u WHERE u.customer = 'alice';
 \set ON_ERROR_STOP on
+
+\echo
+\echo '5. The whole table in one call (compare_many), a bad photo reported in its row:'
+INSERT INTO uploads (customer, selfie, id_photo)
+VALUES ('dave', pg_read_binary_file(:'fixtures' || '/blank.png'), pg_read_binary_file(:'fixtures' || '/person-b.jpg'));
+WITH batch AS (
+	SELECT array_agg(customer ORDER BY id) AS customers,
+		   array_agg(selfie ORDER BY id) AS selfies,
+		   array_agg(coalesce(id_photo, selfie) ORDER BY id) AS photos
+	FROM uploads)
+SELECT batch.customers[r.ordinal] AS customer, r.passed, r.score, r.error_code
+FROM batch, LATERAL facecompare.compare_many(batch.selfies, batch.photos) AS r;
