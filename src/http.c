@@ -1,6 +1,6 @@
 /*
  * http.c
- *		Send one request to the service over the backend's libcurl handle.
+ *		Send requests to the service over the backend's libcurl handles.
  *
  * A multi handle and a pool of easy handles live as long as the backend,
  * so connections and TLS sessions are reused from call to call, and a batch

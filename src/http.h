@@ -1,6 +1,6 @@
 /*
  * http.h
- *		Send one request to the service over the backend's libcurl handle.
+ *		Send requests to the service over the backend's libcurl handles.
  */
 #ifndef HTTP_H
 #define HTTP_H
