@@ -35,6 +35,7 @@ typedef struct Batch
 	FcCredentials creds;
 	char	   *base_url;
 	MemoryContext context;		/* where results are kept */
+	bool		raise_errors;	/* raise a failure instead of recording it */
 } Batch;
 
 void
@@ -165,6 +166,8 @@ finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
 		b->retries[b->nretries++] = p - b->pairs;
 		return;
 	}
+	else if (b->raise_errors)
+		(http->failure == FC_TRANSPORT_OK ? raise_answer : raise_transport) (&failure);
 	else
 		fc_capture_error(http->failure == FC_TRANSPORT_OK ? raise_answer : raise_transport,
 						 &failure, &p->error);
@@ -183,7 +186,7 @@ ms_until(TimestampTz now, TimestampTz t)
 }
 
 void
-fc_batch_run(FcPair *pairs, int npairs)
+fc_batch_run(FcPair *pairs, int npairs, bool raise_errors)
 {
 	Batch		b = {0};
 	FcHttpCompletion *done = palloc(sizeof(FcHttpCompletion) * FC_MAX_CONCURRENCY);
@@ -191,6 +194,7 @@ fc_batch_run(FcPair *pairs, int npairs)
 
 	b.pairs = pairs;
 	b.npairs = npairs;
+	b.raise_errors = raise_errors;
 	b.context = CurrentMemoryContext;
 	b.retries = palloc(sizeof(int) * Max(npairs, 1));
 	for (int i = 0; i < npairs; i++)

@@ -44,7 +44,11 @@ typedef struct FcPair
 /* Define facecompare.max_concurrency; called once from _PG_init. */
 extern void fc_batch_init(void);
 
-/* Decide every pair; raises only for cancel and the like, never per pair. */
-extern void fc_batch_run(FcPair *pairs, int npairs);
+/*
+ * Decide every pair.  With raise_errors, the first pair that fails raises
+ * its ERROR (a single call); without, each failure goes into its pair's
+ * error and only cancel and the like raise.
+ */
+extern void fc_batch_run(FcPair *pairs, int npairs, bool raise_errors);
 
 #endif							/* BATCH_H */

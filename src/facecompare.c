@@ -448,7 +448,7 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 		if (p->merchant_biz_id == NULL)
 			p->merchant_biz_id = fc_new_merchant_biz_id();
 	}
-	fc_batch_run(pairs, n);
+	fc_batch_run(pairs, n, false);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n; i++)

@@ -483,24 +483,3 @@ fc_http_active(void)
 {
 	return nactive;
 }
-
-bool
-fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp)
-{
-	FcHttpCompletion done;
-
-	PG_TRY();
-	{
-		if (!fc_http_start(req, NULL))
-			elog(ERROR, "no libcurl handle is free for a single call");
-		while (fc_http_drive(MAX_WAIT_MS, &done, 1) == 0)
-			;
-	}
-	PG_FINALLY();
-	{
-		fc_http_abort_all();
-	}
-	PG_END_TRY();
-	*resp = done.response;
-	return resp->failure == FC_TRANSPORT_OK;
-}

@@ -36,12 +36,6 @@ typedef struct FcHttpResponse
 	size_t		len;
 } FcHttpResponse;
 
-/*
- * POST req and wait for the whole answer, waking at once for query cancel,
- * statement_timeout and postmaster death (which raise as usual).  Returns
- * false, with resp->failure set, when no HTTP answer arrived.
- */
-extern bool fc_http_post(const FcHttpRequest *req, FcHttpResponse *resp);
 
 /* May the same request succeed if sent again after this failure? */
 extern bool fc_transport_retryable(FcTransportFailure failure);
