@@ -2,7 +2,7 @@
 
 EXTENSION = facecompare
 MODULE_big = facecompare
-DATA = sql/facecompare--0.1.0.sql
+DATA = sql/facecompare--0.1.0.sql sql/facecompare--0.1.0--0.2.0.sql
 
 OBJS = \
 	src/batch.o \
@@ -14,16 +14,19 @@ OBJS = \
 	src/formenc.o \
 	src/http.o \
 	src/image.o \
+	src/queue.o \
 	src/ratelimit.o \
 	src/redact.o \
 	src/request.o \
 	src/response.o \
 	src/settings.o \
+	src/sharedstate.o \
 	src/sign.o \
-	src/strbuf.o
+	src/strbuf.o \
+	src/worker.o
 
 # Regression tests need the scratch cluster and emulator that script/test starts.
-REGRESS = setup compare batch validation errors faults hostile transactions settings security
+REGRESS = setup compare batch validation errors faults hostile transactions settings security queue
 REGRESS_OPTS = --load-extension=facecompare
 
 PG_CPPFLAGS = -Isrc

@@ -74,6 +74,27 @@ raise_transport(void *arg)
 	fc_raise_transport_error(f->http, f->base_url, f->attempts);
 }
 
+/* The checks of fc_batch_check_pair, as a function that raises. */
+static void
+check_pair_or_raise(void *arg)
+{
+	FcPair	   *p = arg;
+
+	fc_check_image_arg(&p->source);
+	fc_check_image_arg(&p->target);
+	if (p->merchant_biz_id)
+		fc_check_merchant_biz_id(p->merchant_biz_id);
+}
+
+void
+fc_batch_check_pair(FcPair *pair)
+{
+	if (!pair->invalid && fc_capture_error(check_pair_or_raise, pair, &pair->error))
+		pair->invalid = true;
+	if (pair->merchant_biz_id == NULL)
+		pair->merchant_biz_id = fc_new_merchant_biz_id();
+}
+
 /*
  * The next pair that may be sent now (retries first, then new pairs in
  * order), taken off its list when take is set; NULL if none.  *wake gets the
@@ -113,7 +134,8 @@ start_attempt(Batch *b, FcPair *p)
 	else
 		MemoryContextReset(p->attempt_context);
 	old = MemoryContextSwitchTo(p->attempt_context);
-	p->attempts++;
+	if (p->attempts++ == 0)
+		p->first_sent_at = GetCurrentTimestamp();
 	/* Like every retry, a new request: fresh date, nonce and signature. */
 	p->request = palloc(sizeof(FcHttpRequest));
 	fc_build_request(p->request, b->base_url, &b->creds, p->merchant_biz_id,
@@ -137,6 +159,7 @@ finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
 	FcResponse	answer;
 	Failure		failure = {NULL, http, b->base_url, p->attempts};
 	bool		retry;
+	bool		throttled = false;
 
 	MemoryContextSwitchTo(p->attempt_context);
 	if (http->failure == FC_TRANSPORT_OK)
@@ -144,6 +167,7 @@ finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
 		fc_parse_answer(http, &answer);
 		failure.answer = &answer;
 		retry = answer.kind != FC_RESPONSE_VERDICT && fc_answer_retryable(&answer);
+		throttled = fc_answer_throttled(&answer);
 	}
 	else
 		retry = fc_transport_retryable(http->failure);
@@ -162,7 +186,7 @@ finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
 	{
 		p->state = FC_PAIR_WAITING;
 		p->ready_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-												  fc_backoff_delay_ms(p->attempts));
+												  fc_backoff_delay_ms(p->attempts, throttled));
 		b->retries[b->nretries++] = p - b->pairs;
 		return;
 	}
@@ -172,7 +196,10 @@ finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
 		fc_capture_error(http->failure == FC_TRANSPORT_OK ? raise_answer : raise_transport,
 						 &failure, &p->error);
 
+	p->retryable = !p->ok && retry;
+	p->throttled = !p->ok && throttled;
 	p->state = FC_PAIR_DONE;
+	p->decided_at = GetCurrentTimestamp();
 	MemoryContextDelete(p->attempt_context);
 	p->attempt_context = NULL;
 	b->remaining--;

@@ -32,6 +32,8 @@ typedef struct FcPair
 	FcPairState state;
 	int			attempts;
 	TimestampTz ready_at;		/* earliest time of the next attempt */
+	TimestampTz first_sent_at;	/* start of the first attempt */
+	TimestampTz decided_at;		/* verdict or error known */
 	MemoryContext attempt_context;
 	struct FcHttpRequest *request;	/* in flight, in attempt_context */
 
@@ -39,10 +41,19 @@ typedef struct FcPair
 	FcResponse	verdict;
 	bool		ok;
 	FcCapturedError error;
+	bool		retryable;		/* the error may go away if tried later */
+	bool		throttled;		/* the error is the service's rate limit */
 } FcPair;
 
 /* Define facecompare.max_concurrency; called once from _PG_init. */
 extern void fc_batch_init(void);
+
+/*
+ * Check a pair's arguments before it is run: on a bad one, set invalid and
+ * the error (a per-pair error, not raised).  Generates the MerchantBizId
+ * when the pair has none.
+ */
+extern void fc_batch_check_pair(FcPair *pair);
 
 /*
  * Decide every pair.  With raise_errors, the first pair that fails raises

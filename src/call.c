@@ -25,6 +25,8 @@
 
 /* The longest pause between two attempts, whatever facecompare.retry_delay. */
 #define MAX_RETRY_DELAY_MS 10000
+/* A throttled request waits for the service's one-second QPS window to move. */
+#define THROTTLED_EXTRA_DELAY_MS 1000
 
 /* cJSON's allocator while we parse: palloc, so an ERROR frees the tree. */
 static void *
@@ -59,13 +61,14 @@ fc_parse_answer(const FcHttpResponse *http, FcResponse *response)
 }
 
 long
-fc_backoff_delay_ms(int attempt)
+fc_backoff_delay_ms(int attempt, bool throttled)
 {
 	double		ceiling = Min((double) MAX_RETRY_DELAY_MS,
 							  fc_retry_delay_ms * pow(2.0, attempt - 1));
 
 	/* Half the exponential delay, plus up to as much again (jitter). */
-	return (long) (ceiling / 2 + pg_prng_double(&pg_global_prng_state) * ceiling / 2);
+	return (long) (ceiling / 2 + pg_prng_double(&pg_global_prng_state) * ceiling / 2) +
+		(throttled ? THROTTLED_EXTRA_DELAY_MS : 0);
 }
 
 void

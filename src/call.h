@@ -19,7 +19,10 @@ extern void fc_call(const FcImageArg *source, const FcImageArg *target,
 /* Parse an HTTP answer, with cJSON's memory in the current context. */
 extern void fc_parse_answer(const FcHttpResponse *http, FcResponse *response);
 
-/* The pause before attempt + 1: exponential in attempt, with jitter. */
-extern long fc_backoff_delay_ms(int attempt);
+/*
+ * The pause before attempt + 1: exponential in attempt, with jitter; a
+ * second longer after a throttled answer.
+ */
+extern long fc_backoff_delay_ms(int attempt, bool throttled);
 
 #endif							/* CALL_H */

@@ -91,6 +91,14 @@ fc_answer_retryable(const FcResponse *response)
 	return fc_service_code(response->code, response->http_status)->retryable;
 }
 
+bool
+fc_answer_throttled(const FcResponse *response)
+{
+	if (response->kind != FC_RESPONSE_SERVICE_ERROR)
+		return false;
+	return strcmp(fc_service_code(response->code, response->http_status)->sqlstate, "53400") == 0;
+}
+
 void
 fc_raise_answer_error(const FcResponse *response, const char *base_url, int attempts)
 {

@@ -41,4 +41,7 @@ extern bool fc_capture_error(void (*fn) (void *), void *arg, FcCapturedError *ou
 /* Is this answer one that a later, identical request may not get? */
 extern bool fc_answer_retryable(const FcResponse *response);
 
+/* Did the service refuse the request for going over a rate limit? */
+extern bool fc_answer_throttled(const FcResponse *response);
+
 #endif							/* ERRORS_H */

@@ -22,6 +22,8 @@
 #include "redact.h"
 #include "request.h"
 #include "settings.h"
+#include "sharedstate.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -68,9 +70,11 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	fc_shmem_init();
 	fc_settings_init();
 	fc_ratelimit_init();
 	fc_batch_init();
+	fc_worker_init();
 	/* Only once every module has defined its settings: see the TAP test. */
 	MarkGUCPrefixReserved("facecompare");
 	fc_redact_init();
@@ -349,18 +353,6 @@ facecompare_compare_url_url(PG_FUNCTION_ARGS)
 	return compare_images(fcinfo, true, true);
 }
 
-/* Checks of one pair, for fc_capture_error. */
-static void
-check_pair(void *arg)
-{
-	FcPair	   *p = arg;
-
-	fc_check_image_arg(&p->source);
-	fc_check_image_arg(&p->target);
-	if (p->merchant_biz_id)
-		fc_check_merchant_biz_id(p->merchant_biz_id);
-}
-
 /* Elements of a one-dimensional array argument (NULL array: error). */
 static int
 array_elements(FunctionCallInfo fcinfo, int argno, Oid elemtype, const char *what,
@@ -443,10 +435,7 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 			pair_side(&p->target, "target", urls, targets[i], target_nulls[i], p);
 		if (!p->invalid && ids && !id_nulls[i])
 			p->merchant_biz_id = TextDatumGetCString(ids[i]);
-		if (!p->invalid && fc_capture_error(check_pair, p, &p->error))
-			p->invalid = true;
-		if (p->merchant_biz_id == NULL)
-			p->merchant_biz_id = fc_new_merchant_biz_id();
+		fc_batch_check_pair(p);
 	}
 	fc_batch_run(pairs, n, false);
 

@@ -11,58 +11,22 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
-#include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lwlock.h"
-#include "storage/shmem.h"
-#include "storage/spin.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "ratelimit.h"
+#include "sharedstate.h"
 
 /* Spacing margin: requests a little further apart than 1/max_qps. */
 #define SLOT_MARGIN 1.02
 
-typedef struct RateLimitState
-{
-	slock_t		mutex;
-	TimestampTz next_slot;		/* the earliest time the next request may go */
-} RateLimitState;
-
 int			fc_max_qps = 0;
 
-static RateLimitState *shared_state = NULL;
-static RateLimitState local_state;
+/* The next free slot: shared, or this backend's own when not preloaded. */
+static FcSharedState local_state;
 static bool warned_local = false;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
-
-static void
-request_shmem(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(RateLimitState)));
-}
-
-static void
-attach_shmem(void)
-{
-	bool		found;
-
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared_state = ShmemInitStruct("facecompare rate limit", sizeof(RateLimitState), &found);
-	if (!found)
-	{
-		SpinLockInit(&shared_state->mutex);
-		shared_state->next_slot = 0;
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
 
 void
 fc_ratelimit_init(void)
@@ -73,27 +37,20 @@ fc_ratelimit_init(void)
 							&fc_max_qps, 0, 0, 100000,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
-	if (process_shared_preload_libraries_in_progress)
-	{
-		prev_shmem_request_hook = shmem_request_hook;
-		shmem_request_hook = request_shmem;
-		prev_shmem_startup_hook = shmem_startup_hook;
-		shmem_startup_hook = attach_shmem;
-	}
 	SpinLockInit(&local_state.mutex);
 }
 
 TimestampTz
 fc_ratelimit_reserve(void)
 {
-	RateLimitState *state = shared_state ? shared_state : &local_state;
+	FcSharedState *state = fc_shared ? fc_shared : &local_state;
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz slot;
 	int64		interval_us;
 
 	if (fc_max_qps <= 0)
 		return now;
-	if (shared_state == NULL && !warned_local)
+	if (fc_shared == NULL && !warned_local)
 	{
 		warned_local = true;
 		ereport(NOTICE,

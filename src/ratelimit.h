@@ -9,7 +9,7 @@
 
 extern int	fc_max_qps;
 
-/* Define the setting and, when preloaded, ask for shared memory. */
+/* Define facecompare.max_qps; called once from _PG_init. */
 extern void fc_ratelimit_init(void);
 
 /*
