@@ -54,3 +54,28 @@ WITH batch AS (
 	FROM uploads)
 SELECT batch.customers[r.ordinal] AS customer, r.passed, r.score, r.error_code
 FROM batch, LATERAL facecompare.compare_many(batch.selfies, batch.photos) AS r;
+
+\echo
+\echo '6. New uploads verified in the background: a trigger queues them, the worker runs them:'
+\echo '   CREATE TRIGGER verify AFTER INSERT ON uploads FOR EACH ROW'
+\echo '   EXECUTE FUNCTION facecompare.verify_upload(''selfie'', ''id_photo'');'
+CREATE TRIGGER verify AFTER INSERT ON uploads FOR EACH ROW
+EXECUTE FUNCTION facecompare.verify_upload('selfie', 'id_photo');
+INSERT INTO uploads (customer, selfie, id_photo) VALUES
+	('erin',  pg_read_binary_file(:'fixtures' || '/person-a.jpg'), pg_read_binary_file(:'fixtures' || '/person-a.png')),
+	('frank', pg_read_binary_file(:'fixtures' || '/person-b.jpg'), pg_read_binary_file(:'fixtures' || '/person-a.jpg')),
+	('gina',  pg_read_binary_file(:'fixtures' || '/person-a.jpg'), NULL);
+-- Wait (at most 30 s) until the worker has finished all three.
+DO $$
+BEGIN
+	FOR i IN 1 .. 300 LOOP
+		EXIT WHEN NOT EXISTS (SELECT FROM facecompare.request WHERE status IN ('pending', 'running'));
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END $$;
+SELECT u.customer, r.status, r.passed, r.score, r.error_message, round(r.latency_ms) AS latency_ms
+FROM uploads u
+JOIN facecompare.request_outcome r ON r.upload_table = 'public.uploads' AND r.upload_key = u.id::text
+ORDER BY u.id;
+\echo 'The day so far:'
+SELECT finished, done, failed, passed, pass_rate, mean_score FROM facecompare.daily_summary;
