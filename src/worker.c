@@ -53,7 +53,7 @@
 /* After the worker exits with an error, the postmaster restarts it so late. */
 #define RESTART_SECONDS 5
 
-char	   *fc_worker_database = NULL;
+char	   *fc_worker_database = "";
 static int	worker_max_attempts = 5;
 static bool keep_images = false;
 static int	retention_s = 0;
@@ -76,12 +76,6 @@ fc_worker_init(void)
 {
 	BackgroundWorker worker = {0};
 
-	DefineCustomStringVariable("facecompare.worker_database",
-							   "Database whose queue (facecompare.request) the background worker runs; empty: no worker.",
-							   "Needs facecompare in shared_preload_libraries.  The worker waits until the extension is installed in that database.",
-							   &fc_worker_database, "",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
 	DefineCustomIntVariable("facecompare.worker_max_attempts",
 							"Most times the worker runs a queued request before marking it failed.",
 							"Each run is up to 1 + facecompare.max_retries HTTP requests.  An error that trying again cannot mend fails the request at once.",
@@ -101,7 +95,16 @@ fc_worker_init(void)
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
-	if (!process_shared_preload_libraries_in_progress || fc_worker_database[0] == '\0')
+	/* A postmaster setting can only be defined while preloading. */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	DefineCustomStringVariable("facecompare.worker_database",
+							   "Database whose queue (facecompare.request) the background worker runs; empty: no worker.",
+							   "Needs facecompare in shared_preload_libraries.  The worker waits until the extension is installed in that database.",
+							   &fc_worker_database, "",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	if (fc_worker_database[0] == '\0')
 		return;
 	snprintf(worker.bgw_name, BGW_MAXLEN, "facecompare worker");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "facecompare worker");

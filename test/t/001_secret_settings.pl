@@ -23,6 +23,11 @@ is($node->safe_psql('postgres', q{SELECT current_setting('facecompare.access_key
 my ($ret, $stdout, $stderr) = $node->psql('postgres', 'CREATE EXTENSION facecompare');
 is($ret, 0, 'the extension installs without preloading');
 $node->safe_psql('postgres', 'GRANT facecompare_user TO plain');
+# Without preloading there is no queue worker, and enqueue() says so.
+($ret, $stdout, $stderr) = $node->psql('postgres',
+	q{SELECT facecompare.enqueue('http://example.invalid/a.jpg', 'http://example.invalid/b.jpg')});
+like($stderr, qr/WARNING:  no facecompare worker runs the queue of database "postgres".*not in shared_preload_libraries/s,
+	'without preloading, enqueue() warns that no worker will run the request');
 like($stderr, qr/WARNING:  facecompare is not in shared_preload_libraries, so its secret settings are exposed/,
 	'loading the library late warns that the secret was exposed');
 
