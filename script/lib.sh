@@ -104,11 +104,12 @@ fc_run_tap() {
 	rm -rf "$FC_WORK/tap"
 	mkdir -p "$FC_WORK/tap"
 	cp -r "$FC_ROOT/test/t" "$FC_WORK/tap/t"
+	cp -r "$FC_ROOT/test/perl" "$FC_WORK/tap/perl"
 	[ "$(id -u)" -ne 0 ] || chown -R postgres: "$FC_WORK/tap"
 	(cd "$FC_WORK/tap" && as_pg env PATH="$PG_BINDIR:$PATH" TESTDIR="$FC_WORK/tap" \
 		PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" \
 		FC_ROOT="$FC_ROOT" FC_EMULATOR="$EMULATOR" FC_FIXTURES="$FC_WORK/fixtures" \
-		prove -v -I "$pgxs_dir/src/test/perl" t/*.pl)
+		prove -v -I "$pgxs_dir/src/test/perl" -I perl t/*.pl)
 }
 
 # fc_start_regress_env: the emulators and the cluster the regression suite

@@ -8,27 +8,11 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FacecompareEmulator;
 use Time::HiRes qw(time usleep);
 
 my $emulator = $ENV{FC_EMULATOR} or plan skip_all => 'FC_EMULATOR is not set (run script/test)';
 my $fixtures = $ENV{FC_FIXTURES};
-my @emulators;
-
-# Start an emulator on a free port; returns its URL and log file.
-sub start_emulator
-{
-	my ($name, @args) = @_;
-	my $portfile = "$PostgreSQL::Test::Utils::tmp_check/$name.port";
-	my $log = "$PostgreSQL::Test::Utils::tmp_check/$name.log";
-	push @emulators, IPC::Run::start(
-		[ $emulator, '--port', '0', '--port-file', $portfile, '--static-dir', $fixtures, @args ],
-		'>', '/dev/null', '2>', $log);
-	for (1 .. 100) { last if -s $portfile; usleep(50_000); }
-	my $port = slurp_file($portfile);
-	chomp $port;
-	return ("http://127.0.0.1:$port", $log);
-}
-
 my ($slow) = start_emulator('slow', '--latency-ms', '30000');
 my ($fast, $fast_log) = start_emulator('fast');
 
@@ -172,5 +156,5 @@ is($env_node->safe_psql('postgres', 'SHOW facecompare.access_key_secret'), '',
 	'... and never appear as a setting');
 $env_node->stop;
 
-$_->kill_kill for @emulators;
+stop_emulators();
 done_testing();

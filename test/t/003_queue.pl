@@ -9,28 +9,11 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FacecompareEmulator;
 use Time::HiRes qw(time usleep);
 
 my $emulator = $ENV{FC_EMULATOR} or plan skip_all => 'FC_EMULATOR is not set (run script/test)';
 my $fixtures = $ENV{FC_FIXTURES};
-my @emulators;
-
-# Start an emulator on a free port; returns its URL and log file.
-sub start_emulator
-{
-	my ($name, @args) = @_;
-	my $portfile = "$PostgreSQL::Test::Utils::tmp_check/$name.port";
-	my $log = "$PostgreSQL::Test::Utils::tmp_check/$name.log";
-	push @emulators, IPC::Run::start(
-		[ $emulator, '--port', '0', '--port-file', $portfile, '--static-dir', $fixtures,
-		  '--access-key-id', 'emulator-key-id', '--access-key-secret', 'emulator-key-secret', @args ],
-		'>', '/dev/null', '2>', $log);
-	for (1 .. 100) { last if -s $portfile; usleep(50_000); }
-	my $port = slurp_file($portfile);
-	chomp $port;
-	return ("http://127.0.0.1:$port", $log);
-}
-
 # Requests the emulator has answered (one log line each).
 sub answered
 {
@@ -213,5 +196,5 @@ sql(q{SELECT facecompare.enqueue(a, b, 'wakeTheWorker') FROM photo});
 ok(wait_for(q{SELECT count(*) <= 1 FROM facecompare.request}, 30), 'finished requests older than facecompare.retention are deleted');
 
 $node->stop;
-$_->kill_kill for @emulators;
+stop_emulators();
 done_testing();

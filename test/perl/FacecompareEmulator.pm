@@ -1,0 +1,36 @@
+# The emulator for TAP tests: start one on a free port, stop them all.
+package FacecompareEmulator;
+use strict;
+use warnings;
+use Exporter 'import';
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+use Time::HiRes qw(usleep);
+
+our @EXPORT = qw(start_emulator stop_emulators);
+
+my @running;
+
+# start_emulator(name, options...): returns its URL and its request log.
+sub start_emulator
+{
+	my ($name, @args) = @_;
+	my $emulator = $ENV{FC_EMULATOR} or die 'FC_EMULATOR is not set (run script/test)';
+	my $portfile = "$PostgreSQL::Test::Utils::tmp_check/$name.port";
+	my $log = "$PostgreSQL::Test::Utils::tmp_check/$name.log";
+	push @running, IPC::Run::start(
+		[ $emulator, '--port', '0', '--port-file', $portfile, '--static-dir', $ENV{FC_FIXTURES}, @args ],
+		'>', '/dev/null', '2>', $log);
+	for (1 .. 100) { last if -s $portfile; usleep(50_000); }
+	my $port = slurp_file($portfile);
+	chomp $port;
+	return ("http://127.0.0.1:$port", $log);
+}
+
+sub stop_emulators
+{
+	$_->kill_kill for @running;
+	@running = ();
+}
+
+1;
