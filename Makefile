@@ -14,6 +14,7 @@ OBJS = \
 	src/formenc.o \
 	src/http.o \
 	src/image.o \
+	src/memo.o \
 	src/queue.o \
 	src/ratelimit.o \
 	src/redact.o \

@@ -86,4 +86,14 @@ FROM uploads u ORDER BY u.id;
 SELECT u.id, r.passed, r.score >= 90 AS high_score
 FROM uploads u, LATERAL facecompare.compare(u.selfie, u.id_photo, 'upload' || u.id) AS r
 ORDER BY u.id;
+-- "(compare(...)).*" over stored photos: they are out of line (TOAST), and
+-- each row is still one call that answers for its own photos.
+SELECT count(*) AS out_of_line FROM uploads
+WHERE pg_column_size(selfie) > 2000 AND pg_column_size(id_photo) > 2000;
+SELECT id, passed, merchant_biz_id
+FROM (SELECT u.id, (facecompare.compare(u.selfie, u.id_photo, 'MemoStored' || u.id)).*
+	  FROM uploads u) AS r
+ORDER BY id;
+SELECT fctest.requests_logged('MemoStored1') AS one, fctest.requests_logged('MemoStored2') AS two,
+	   fctest.requests_logged('MemoStored3') AS three;
 DROP TABLE uploads;

@@ -5,10 +5,8 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "nodes/primnodes.h"
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
 #include "utils/guc.h"
@@ -18,6 +16,7 @@
 #include "batch.h"
 #include "call.h"
 #include "errors.h"
+#include "memo.h"
 #include "ratelimit.h"
 #include "redact.h"
 #include "request.h"
@@ -41,30 +40,6 @@ typedef enum ResultColumn
 	RESULT_NCOLUMNS
 } ResultColumn;
 
-/*
- * PostgreSQL evaluates "(facecompare.compare(...)).*" once per result column,
- * each through its own FmgrInfo.  Those would be five paid calls with five
- * different verdicts in one row.  So the last verdict of a call site (same
- * query, same place in its text, same arguments) is kept, and each of the
- * site's other FmgrInfos may take it once; when one comes back for more, a
- * new row is being computed and a new call is made.
- */
-#define MEMO_MAX_READERS 16
-
-typedef struct CallSiteMemo
-{
-	bool		valid;
-	MemoryContext query_context;	/* the memo lives and dies with it */
-	Oid			fn_oid;
-	int			location;
-	uint32		args_hash;
-	HeapTupleHeader tuple;		/* the verdict, in query_context */
-	FmgrInfo   *readers[MEMO_MAX_READERS];	/* who has taken it */
-	int			nreaders;
-} CallSiteMemo;
-
-static CallSiteMemo memo;
-
 void		_PG_init(void);
 
 void
@@ -79,91 +54,6 @@ _PG_init(void)
 	MarkGUCPrefixReserved("facecompare");
 	fc_redact_init();
 	fc_warn_if_secrets_exposed();
-}
-
-static void
-memo_forget(void *arg)
-{
-	memo.valid = false;
-}
-
-/* Hash what identifies a call's arguments. */
-static uint32
-hash_args(const FcImageArg *source, const FcImageArg *target, const char *merchant_biz_id)
-{
-	uint32		h = 0;
-	const FcImageArg *sides[2] = {source, target};
-
-	for (int i = 0; i < 2; i++)
-	{
-		const FcImageArg *side = sides[i];
-
-		if (side->is_url)
-			h = hash_combine(h, hash_bytes((const unsigned char *) side->url, strlen(side->url)));
-		else
-			h = hash_combine(h, hash_bytes((const unsigned char *) side->bytes, (int) side->len));
-		h = hash_combine(h, side->is_url ? 1 : 2);
-	}
-	if (merchant_biz_id)
-		h = hash_combine(h, hash_bytes((const unsigned char *) merchant_biz_id, strlen(merchant_biz_id)));
-	return h;
-}
-
-static int
-call_location(FunctionCallInfo fcinfo)
-{
-	Node	   *expr = fcinfo->flinfo->fn_expr;
-
-	return (expr && IsA(expr, FuncExpr)) ? ((FuncExpr *) expr)->location : -1;
-}
-
-/* The memo's verdict if this FmgrInfo may take it (and now has), else NULL. */
-static HeapTupleHeader
-memo_take(FunctionCallInfo fcinfo, uint32 args_hash)
-{
-	FmgrInfo   *flinfo = fcinfo->flinfo;
-
-	if (!memo.valid || memo.query_context != flinfo->fn_mcxt ||
-		memo.fn_oid != flinfo->fn_oid || memo.location != call_location(fcinfo) ||
-		memo.args_hash != args_hash || memo.location < 0)
-		return NULL;
-	for (int i = 0; i < memo.nreaders; i++)
-		if (memo.readers[i] == flinfo)
-			return NULL;
-	if (memo.nreaders == MEMO_MAX_READERS)
-		return NULL;
-	memo.readers[memo.nreaders++] = flinfo;
-	return memo.tuple;
-}
-
-static void
-memo_store(FunctionCallInfo fcinfo, uint32 args_hash, HeapTupleHeader tuple)
-{
-	FmgrInfo   *flinfo = fcinfo->flinfo;
-
-	if (call_location(fcinfo) < 0)
-		return;
-	if (!memo.valid || memo.query_context != flinfo->fn_mcxt)
-	{
-		MemoryContextCallback *cb;
-
-		cb = MemoryContextAlloc(flinfo->fn_mcxt, sizeof(MemoryContextCallback));
-		cb->func = memo_forget;
-		cb->arg = NULL;
-		MemoryContextRegisterResetCallback(flinfo->fn_mcxt, cb);
-	}
-	else
-		pfree(memo.tuple);
-	memo.valid = true;
-	memo.query_context = flinfo->fn_mcxt;
-	memo.fn_oid = flinfo->fn_oid;
-	memo.location = call_location(fcinfo);
-	memo.args_hash = args_hash;
-	memo.tuple = (HeapTupleHeader) MemoryContextAlloc(flinfo->fn_mcxt,
-													  HeapTupleHeaderGetDatumLength(tuple));
-	memcpy(memo.tuple, tuple, HeapTupleHeaderGetDatumLength(tuple));
-	memo.readers[0] = flinfo;
-	memo.nreaders = 1;
 }
 
 /* Read one side's argument into *image, raising 22023 if it is NULL. */
@@ -220,8 +110,8 @@ typedef struct CompareCall
 	FcImageArg	source;
 	FcImageArg	target;
 	const char *merchant_biz_id;	/* given or generated; NULL before */
-	uint32		args_hash;
-	bool		hashed;			/* arguments were valid and hashed */
+	FcCallIdentity identity;	/* set once the arguments are valid */
+	bool		identified;
 } CompareCall;
 
 static HeapTupleHeader
@@ -240,15 +130,15 @@ compare_or_raise(FunctionCallInfo fcinfo, TupleDesc tupdesc, bool source_is_url,
 	fc_check_image_arg(&call->source);
 	fc_check_image_arg(&call->target);
 
-	call->args_hash = hash_args(&call->source, &call->target, call->merchant_biz_id);
-	call->hashed = true;
-	result = memo_take(fcinfo, call->args_hash);
+	fc_memo_identify(fcinfo, &call->identity);
+	call->identified = true;
+	result = fc_memo_take(fcinfo, &call->identity);
 	if (result == NULL)
 	{
 		if (call->merchant_biz_id == NULL)
 			call->merchant_biz_id = fc_new_merchant_biz_id();
 		result = compare_remote(tupdesc, &call->source, &call->target, call->merchant_biz_id);
-		memo_store(fcinfo, call->args_hash, result);
+		fc_memo_store(fcinfo, &call->identity, result);
 	}
 	return result;
 }
@@ -319,8 +209,8 @@ compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 	{
 		attempt.result = error_row(tupdesc, call->merchant_biz_id, &error);
 		/* A failed call is remembered too: (compare(...)).* must not retry it. */
-		if (call->hashed)
-			memo_store(fcinfo, call->args_hash, attempt.result);
+		if (call->identified)
+			fc_memo_store(fcinfo, &call->identity, attempt.result);
 	}
 	PG_RETURN_HEAPTUPLEHEADER(attempt.result);
 }
