@@ -1,32 +1,64 @@
 /*
  * formenc.c
  *		A picture as form-urlencoded base64, in one pass.
+ *
+ * The body of a 500 kB pair is 1.3 MB of this, built before every request,
+ * so it is worth a table: each 12 bits of input become two base64 digits,
+ * '+' and '/' already percent-encoded, copied in one 8-byte store.
  */
 #include "formenc.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static const char alphabet[] =
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* Two digits of form-base64: up to 6 bytes of text, padded to 8. */
+typedef struct DigitPair
+{
+	char		text[7];
+	uint8_t		len;
+} DigitPair;
+
+static DigitPair pairs[4096];
+static int	pairs_built = 0;
+
 /* Write base64 digit v, percent-encoded when it is '+' or '/'. */
-static inline char *
+static char *
 put_digit(char *p, unsigned v)
 {
 	char		c = alphabet[v & 0x3F];
 
-	if (c == '+')
+	if (c == '+' || c == '/')
 	{
-		memcpy(p, "%2B", 3);
-		return p + 3;
-	}
-	if (c == '/')
-	{
-		memcpy(p, "%2F", 3);
+		memcpy(p, c == '+' ? "%2B" : "%2F", 3);
 		return p + 3;
 	}
 	*p = c;
 	return p + 1;
+}
+
+static void
+build_pairs(void)
+{
+	for (unsigned v = 0; v < 4096; v++)
+	{
+		char	   *end = put_digit(put_digit(pairs[v].text, v >> 6), v);
+
+		pairs[v].len = (uint8_t) (end - pairs[v].text);
+	}
+	pairs_built = 1;
+}
+
+/* Copy a pair's text with one 8-byte store; the caller has room for it. */
+static inline char *
+put_pair(char *p, unsigned v)
+{
+	const DigitPair *pair = &pairs[v & 0xFFF];
+
+	memcpy(p, pair, 8);
+	return p + pair->len;
 }
 
 void
@@ -35,24 +67,23 @@ fc_append_form_base64(FcStrBuf *out, const unsigned char *data, size_t len)
 	size_t		i = 0;
 	char	   *p;
 
-	/* Every digit may take 3 bytes: reserve the worst case once. */
-	fc_strbuf_reserve(out, (len + 2) / 3 * 12);
+	if (!pairs_built)
+		build_pairs();
+	/* Every digit may take 3 bytes, and a pair store writes 8: room for both. */
+	fc_strbuf_reserve(out, (len + 2) / 3 * 12 + 8);
 	p = out->data + out->len;
 	for (; i + 3 <= len; i += 3)
 	{
 		unsigned	v = (unsigned) data[i] << 16 | (unsigned) data[i + 1] << 8 | data[i + 2];
 
-		p = put_digit(p, v >> 18);
-		p = put_digit(p, v >> 12);
-		p = put_digit(p, v >> 6);
-		p = put_digit(p, v);
+		p = put_pair(p, v >> 12);
+		p = put_pair(p, v);
 	}
 	if (len - i == 1)
 	{
 		unsigned	v = (unsigned) data[i] << 16;
 
-		p = put_digit(p, v >> 18);
-		p = put_digit(p, v >> 12);
+		p = put_pair(p, v >> 12);
 		memcpy(p, "%3D%3D", 6);
 		p += 6;
 	}
@@ -60,8 +91,7 @@ fc_append_form_base64(FcStrBuf *out, const unsigned char *data, size_t len)
 	{
 		unsigned	v = (unsigned) data[i] << 16 | (unsigned) data[i + 1] << 8;
 
-		p = put_digit(p, v >> 18);
-		p = put_digit(p, v >> 12);
+		p = put_pair(p, v >> 12);
 		p = put_digit(p, v >> 6);
 		memcpy(p, "%3D", 3);
 		p += 3;

@@ -143,6 +143,38 @@ main(void)
 		ok(mismatches == 0, "one-pass form base64 equals percent(base64) for lengths 0..299");
 	}
 
+	/* ... and for every 12-bit half of a group, each written twice. */
+	{
+		static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		enum
+		{
+			NGROUPS = 4096
+		};
+		static unsigned char data[NGROUPS * 3];
+		static char text[NGROUPS * 4 + 1];
+		FcStrBuf	one,
+					two;
+
+		for (unsigned g = 0; g < NGROUPS; g++)
+		{
+			unsigned	v = g << 12 | (NGROUPS - 1 - g);
+
+			data[3 * g] = (unsigned char) (v >> 16);
+			data[3 * g + 1] = (unsigned char) (v >> 8);
+			data[3 * g + 2] = (unsigned char) v;
+			for (int d = 0; d < 4; d++)
+				text[4 * g + d] = b64[v >> (18 - 6 * d) & 63];
+		}
+		fc_strbuf_init(&one);
+		fc_strbuf_init(&two);
+		fc_append_form_base64(&one, data, sizeof(data));
+		fc_percent_encode(&two, text, NGROUPS * 4);
+		ok(one.len == two.len && strcmp(one.data, two.data) == 0,
+		   "one-pass form base64 is right for all 4096 values of each 12-bit half");
+		fc_strbuf_free(&one);
+		fc_strbuf_free(&two);
+	}
+
 	ok(fc_signature_equal("abc", "abc"), "equal signatures compare equal");
 	ok(!fc_signature_equal("abc", "abd") && !fc_signature_equal("abc", "ab"),
 	   "different signatures compare unequal");
