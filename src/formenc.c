@@ -61,6 +61,13 @@ put_pair(char *p, unsigned v)
 	return p + pair->len;
 }
 
+size_t
+fc_form_base64_room(size_t len)
+{
+	/* Every digit may take 3 bytes, and a pair store writes 8. */
+	return (len + 2) / 3 * 12 + 8;
+}
+
 void
 fc_append_form_base64(FcStrBuf *out, const unsigned char *data, size_t len)
 {
@@ -69,8 +76,7 @@ fc_append_form_base64(FcStrBuf *out, const unsigned char *data, size_t len)
 
 	if (!pairs_built)
 		build_pairs();
-	/* Every digit may take 3 bytes, and a pair store writes 8: room for both. */
-	fc_strbuf_reserve(out, (len + 2) / 3 * 12 + 8);
+	fc_strbuf_reserve(out, fc_form_base64_room(len));
 	p = out->data + out->len;
 	for (; i + 3 <= len; i += 3)
 	{

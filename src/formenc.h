@@ -16,4 +16,7 @@
  */
 extern void fc_append_form_base64(FcStrBuf *out, const unsigned char *data, size_t len);
 
+/* The most room fc_append_form_base64 asks for to encode len bytes. */
+extern size_t fc_form_base64_room(size_t len);
+
 #endif							/* FORMENC_H */

@@ -164,6 +164,13 @@ fc_check_image_arg(const FcImageArg *image)
 		check_image_bytes(image);
 }
 
+/* Room for append_picture_field() to add this field, "&" included. */
+static size_t
+picture_field_room(const char *name, const FcImageArg *image)
+{
+	return image->is_url ? 0 : strlen(name) + 2 + fc_form_base64_room(image->len);
+}
+
 /* Append name=percent(base64(image)) to the form body. */
 static void
 append_picture_field(FcStrBuf *body, const char *name, const FcImageArg *image)
@@ -218,6 +225,9 @@ fc_build_request(FcHttpRequest *req, const char *base_url,
 	canonical_query = pstrdup(buf.data);
 
 	fc_strbuf_init(&body);
+	/* One allocation: growing the body would copy the first picture. */
+	fc_strbuf_reserve(&body, picture_field_room("SourceFacePicture", source) +
+					  picture_field_room("TargetFacePicture", target));
 	if (!source->is_url)
 		append_picture_field(&body, "SourceFacePicture", source);
 	if (!target->is_url)
