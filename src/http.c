@@ -71,6 +71,15 @@ static int	nwatched = 0;
 static TimestampTz timer_due = 0;	/* 0: curl has no timer running */
 static bool socket_table_full = false;
 
+/*
+ * The set of events we wait on, kept from wait to wait while curl watches
+ * the same sockets for the same things: a request body goes out in many
+ * writes, and building a set costs an epoll instance and a call per socket.
+ * socket_callback() marks it stale whenever what curl watches changes.
+ */
+static WaitEventSet *wait_set = NULL;
+static bool wait_set_stale = true;
+
 /* curl tells us which sockets to watch for what. */
 static int
 socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -81,6 +90,7 @@ socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, void *socke
 		if (watched[i].fd == fd)
 			break;
 
+	wait_set_stale = true;
 	if (what == CURL_POLL_REMOVE)
 	{
 		if (i < nwatched)
@@ -166,6 +176,32 @@ wait_budget_ms(void)
 	return Min(secs * 1000 + (usecs + 999) / 1000, MAX_WAIT_MS);
 }
 
+
+static void
+build_wait_set(void)
+{
+	if (wait_set)
+		FreeWaitEventSet(wait_set);
+	wait_set = NULL;
+	/* Stays stale if an ERROR cuts this short: the next wait rebuilds it. */
+	wait_set_stale = true;
+	wait_set = CreateWaitEventSet(TopMemoryContext, nwatched + 2);
+	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	for (int i = 0; i < nwatched; i++)
+	{
+		uint32		events = 0;
+
+		if (watched[i].what & CURL_POLL_IN)
+			events |= WL_SOCKET_READABLE;
+		if (watched[i].what & CURL_POLL_OUT)
+			events |= WL_SOCKET_WRITEABLE;
+		if (events)
+			AddWaitEventToSet(wait_set, events, watched[i].fd, NULL, (void *) (intptr_t) i);
+	}
+	wait_set_stale = false;
+}
+
 /*
  * Wait for a watched socket, the latch or curl's timer.  Fills fired[] with
  * the curl event mask of each watched socket (0 when quiet) and returns
@@ -175,37 +211,14 @@ static bool
 wait_for_activity(long timeout_ms, int *fired)
 {
 	WaitEvent	occurred[MAX_WATCHED_SOCKETS + 2];
-	WaitEventSet *volatile set = NULL;
-	int			noccurred = 0;
+	int			noccurred;
 	bool		latch_set = false;
 
 	memset(fired, 0, sizeof(int) * MAX_WATCHED_SOCKETS);
-	PG_TRY();
-	{
-		set = CreateWaitEventSet(CurrentMemoryContext, nwatched + 2);
-		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-		for (int i = 0; i < nwatched; i++)
-		{
-			uint32		events = 0;
-
-			if (watched[i].what & CURL_POLL_IN)
-				events |= WL_SOCKET_READABLE;
-			if (watched[i].what & CURL_POLL_OUT)
-				events |= WL_SOCKET_WRITEABLE;
-			if (events)
-				AddWaitEventToSet(set, events, watched[i].fd, NULL,
-								  (void *) (intptr_t) i);
-		}
-		noccurred = WaitEventSetWait(set, timeout_ms, occurred,
-									 lengthof(occurred), PG_WAIT_EXTENSION);
-	}
-	PG_FINALLY();
-	{
-		if (set)
-			FreeWaitEventSet(set);
-	}
-	PG_END_TRY();
+	if (wait_set_stale || wait_set == NULL)
+		build_wait_set();
+	noccurred = WaitEventSetWait(wait_set, timeout_ms, occurred,
+								 lengthof(occurred), PG_WAIT_EXTENSION);
 
 	for (int i = 0; i < noccurred; i++)
 	{
