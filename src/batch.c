@@ -249,6 +249,8 @@ fc_batch_run(FcPair *pairs, int npairs, bool raise_errors)
 			{
 				if (slot == 0)
 					slot = fc_ratelimit_reserve();
+				/* Starting a request takes time: judge the slot by the clock. */
+				now = GetCurrentTimestamp();
 				if (slot > now)
 				{
 					wake = (wake == 0 || slot < wake) ? slot : wake;
