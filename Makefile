@@ -12,6 +12,7 @@ OBJS = \
 	src/facecompare.o \
 	src/fcmem_pg.o \
 	src/formenc.o \
+	src/formenc_avx512.o \
 	src/http.o \
 	src/image.o \
 	src/memo.o \
@@ -47,7 +48,7 @@ emulator:
 	$(MAKE) -C test/emulator
 
 UNIT_TESTS = test/unit/test_sign test/unit/test_response test/unit/test_codes
-UNIT_SRCS = src/sign.c src/strbuf.c src/response.c src/codes.c src/image.c src/formenc.c test/common/fcmem_libc.c
+UNIT_SRCS = src/sign.c src/strbuf.c src/response.c src/codes.c src/image.c src/formenc.c src/formenc_avx512.c test/common/fcmem_libc.c
 unit-tests: $(UNIT_TESTS)
 test/unit/%: test/unit/%.c $(UNIT_SRCS)
 	$(CC) -Wall -Wextra -Werror -g -O1 -Isrc -Itest/common -o $@ $< $(UNIT_SRCS) -lcjson -lcrypto -lm

@@ -22,7 +22,10 @@ typedef struct DigitPair
 } DigitPair;
 
 static DigitPair pairs[4096];
-static int	pairs_built = 0;
+static bool pairs_built = false;
+
+bool		fc_formenc_use_avx512 = true;
+static int	avx512_supported = -1;	/* not asked yet */
 
 /* Write base64 digit v, percent-encoded when it is '+' or '/'. */
 static char *
@@ -48,7 +51,7 @@ build_pairs(void)
 
 		pairs[v].len = (uint8_t) (end - pairs[v].text);
 	}
-	pairs_built = 1;
+	pairs_built = true;
 }
 
 /* Copy a pair's text with one 8-byte store; the caller has room for it. */
@@ -64,8 +67,8 @@ put_pair(char *p, unsigned v)
 size_t
 fc_form_base64_room(size_t len)
 {
-	/* Every digit may take 3 bytes, and a pair store writes 8. */
-	return (len + 2) / 3 * 12 + 8;
+	/* Every digit may take 3 bytes, and a vector store writes 64. */
+	return (len + 2) / 3 * 12 + 64;
 }
 
 void
@@ -76,8 +79,12 @@ fc_append_form_base64(FcStrBuf *out, const unsigned char *data, size_t len)
 
 	if (!pairs_built)
 		build_pairs();
+	if (avx512_supported < 0)
+		avx512_supported = fc_formenc_avx512_supported();
 	fc_strbuf_reserve(out, fc_form_base64_room(len));
 	p = out->data + out->len;
+	if (avx512_supported && fc_formenc_use_avx512)
+		i = fc_form_base64_avx512(&p, data, len);
 	for (; i + 3 <= len; i += 3)
 	{
 		unsigned	v = (unsigned) data[i] << 16 | (unsigned) data[i + 1] << 8 | data[i + 2];

@@ -5,6 +5,7 @@
 #ifndef FORMENC_H
 #define FORMENC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "strbuf.h"
@@ -18,5 +19,15 @@ extern void fc_append_form_base64(FcStrBuf *out, const unsigned char *data, size
 
 /* The most room fc_append_form_base64 asks for to encode len bytes. */
 extern size_t fc_form_base64_room(size_t len);
+
+/*
+ * The AVX-512 path (formenc_avx512.c): encodes whole 48-byte blocks of data
+ * at *out, advances *out, and returns how many bytes it took.  Only where
+ * fc_formenc_avx512_supported().  fc_formenc_use_avx512 lets the tests
+ * run the table everywhere too.
+ */
+extern bool fc_formenc_avx512_supported(void);
+extern size_t fc_form_base64_avx512(char **out, const unsigned char *data, size_t len);
+extern bool fc_formenc_use_avx512;
 
 #endif							/* FORMENC_H */
