@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Throughput benchmark, against the emulator answering after 150 ms:
-#  1. one call with a ~500 kB JPEG pair: client-side overhead per call, and
-#     the same call written by hand in PL/pgSQL over pgcrypto and curl
-#     (COPY ... PROGRAM), the way one would do it without facecompare;
+#  1. single calls with two ~500 kB and two ~250 kB JPEGs: client-side
+#     overhead per call, and the same call written by hand in PL/pgSQL over
+#     pgcrypto and curl (COPY ... PROGRAM), the way one would do it without
+#     facecompare;
 #  2. pairs per second row at a time, with compare_many, and from 4 sessions
 #     at once under a shared facecompare.max_qps, counting Throttling.Api.
 # Prints its figures and whether each target of the throughput work is met.
+# FC_BENCH_PARTS=1 (or 2) runs one part only.
 set -euo pipefail
 . "$(dirname "$0")/../../script/lib.sh"
 cd "$FC_ROOT"
@@ -16,8 +18,9 @@ MAX_QPS=${FC_BENCH_MAX_QPS:-40}
 CONCURRENCY=${FC_BENCH_CONCURRENCY:-16}
 PAIRS=${FC_BENCH_PAIRS:-1000}
 ROW_PAIRS=${FC_BENCH_ROW_PAIRS:-100}
-SINGLE_CALLS=${FC_BENCH_SINGLE_CALLS:-30}
+SINGLE_CALLS=${FC_BENCH_SINGLE_CALLS:-60}
 PLPGSQL_CALLS=${FC_BENCH_PLPGSQL_CALLS:-10}
+PARTS=${FC_BENCH_PARTS:-12}
 
 trap fc_cleanup EXIT
 fc_workdir
@@ -142,6 +145,7 @@ summarize() {
 		END { if (NR) printf "%.2f %.2f %.2f %.1f %d\n", v[int((NR + 1) / 2)], s / NR, v[int(NR * 0.9 + 0.5)], w / NR, NR; else print "nan nan nan nan 0" }'
 }
 
+if [[ $PARTS == *1* ]]; then
 # 1. One call at a time: two ~500 kB JPEGs, then two ~250 kB JPEGs.
 ext="facecompare.compare(p.a, p.b, id.id)"
 read -r big_median big_mean big_p90 big_wall big_n < <(call_overheads single big "$ext" "$SINGLE_CALLS" | summarize)
@@ -167,7 +171,9 @@ awk -v m="$big_median" -v h="$half_median" -v pm="$pl_median" 'BEGIN {
 	printf "   target: at least 5x less than PL/pgSQL (medians, ~500 kB JPEGs): %s (%.1fx)\n\n",
 		(pm >= 5 * m) ? "met" : "NOT met", pm / m;
 }'
+fi
 
+if [[ $PARTS == *2* ]]; then
 # 2. Many pairs, with the account limit set below what the emulator allows.
 q -c "ALTER SYSTEM SET facecompare.max_qps = $MAX_QPS" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
@@ -227,3 +233,4 @@ awk -v row="$row_rate" -v rown="$ROW_PAIRS" -v batch="$batch_rate" -v passed="$p
 	printf "   target: batch >= 90%% of ideal: %s; no throttling with 4 sessions under max_qps <= --qps: %s\n",
 		(batch >= 0.9 * ideal) ? "met" : "NOT met", (fourt == 0) ? "met" : "NOT met";
 }'
+fi
