@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static const char alphabet[] =
+const char	fc_base64_alphabet[65] =
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Two digits of form-base64: up to 6 bytes of text, padded to 8. */
@@ -31,7 +31,7 @@ static int	avx512_supported = -1;	/* not asked yet */
 static char *
 put_digit(char *p, unsigned v)
 {
-	char		c = alphabet[v & 0x3F];
+	char		c = fc_base64_alphabet[v & 0x3F];
 
 	if (c == '+' || c == '/')
 	{

@@ -17,6 +17,9 @@
  */
 extern void fc_append_form_base64(FcStrBuf *out, const unsigned char *data, size_t len);
 
+/* The 64 digits of base64, in order (and a NUL). */
+extern const char fc_base64_alphabet[65];
+
 /* The most room fc_append_form_base64 asks for to encode len bytes. */
 extern size_t fc_form_base64_room(size_t len);
 

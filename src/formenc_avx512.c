@@ -26,9 +26,6 @@
 #define PERCENT_SLOTS 0x249249249249ULL
 #define DIGIT_SLOTS 0x924924924924ULL
 
-static const char alphabet[64] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 bool
 fc_formenc_avx512_supported(void)
 {
@@ -49,7 +46,7 @@ fc_form_base64_avx512(char **out, const unsigned char *data, size_t len)
 											 0x25262425, 0x28292728, 0x2b2c2a2b, 0x2e2f2d2e);
 	/* Bit offsets of the four 6-bit digits in each lane of a 64-bit pair. */
 	const __m512i shifts = _mm512_set1_epi64(0x3036242a1016040aLL);
-	const __m512i digits_of = _mm512_loadu_si512(alphabet);
+	const __m512i digits_of = _mm512_loadu_si512(fc_base64_alphabet);
 	/* Where chunk c's 16 digits are: bytes 16c .. 16c + 15. */
 	const __m512i iota = _mm512_setr_epi32(0x03020100, 0x07060504, 0x0b0a0908, 0x0f0e0d0c,
 										   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);

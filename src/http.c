@@ -176,7 +176,7 @@ wait_budget_ms(void)
 	return Min(secs * 1000 + (usecs + 999) / 1000, MAX_WAIT_MS);
 }
 
-
+/* Build the wait set afresh from what curl watches now. */
 static void
 build_wait_set(void)
 {
