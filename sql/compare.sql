@@ -96,4 +96,19 @@ FROM (SELECT u.id, (facecompare.compare(u.selfie, u.id_photo, 'MemoStored' || u.
 ORDER BY id;
 SELECT fctest.requests_logged('MemoStored1') AS one, fctest.requests_logged('MemoStored2') AS two,
 	   fctest.requests_logged('MemoStored3') AS three;
+-- ... and reads each row's photos out of TOAST once, not once per column:
+-- its buffer hits are those of the one-call LATERAL form (eight reads of
+-- each photo would be several times as many).
+CREATE FUNCTION pg_temp.shared_hits(query text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+	plan json;
+BEGIN
+	EXECUTE 'EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, FORMAT JSON) ' || query INTO plan;
+	RETURN (plan -> 0 -> 'Plan' ->> 'Shared Hit Blocks')::bigint;
+END
+$$;
+SELECT expanded <= one_call * 1.2 AS photos_read_once_per_row
+FROM (SELECT pg_temp.shared_hits('SELECT (facecompare.compare(u.selfie, u.id_photo, ''MemoReadOnce'' || u.id)).* FROM uploads u') AS expanded,
+			 pg_temp.shared_hits('SELECT r.* FROM uploads u, LATERAL facecompare.compare(u.selfie, u.id_photo, ''MemoReadLateral'' || u.id) AS r') AS one_call) AS hits;
 DROP TABLE uploads;

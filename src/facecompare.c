@@ -110,7 +110,7 @@ typedef struct CompareCall
 	FcImageArg	source;
 	FcImageArg	target;
 	const char *merchant_biz_id;	/* given or generated; NULL before */
-	FcCallIdentity identity;	/* set once the arguments are valid */
+	FcCallIdentity identity;	/* the arguments as passed, for the memo */
 	bool		identified;
 } CompareCall;
 
@@ -119,6 +119,17 @@ compare_or_raise(FunctionCallInfo fcinfo, TupleDesc tupdesc, bool source_is_url,
 				 bool target_is_url, CompareCall *call)
 {
 	HeapTupleHeader result;
+
+	/*
+	 * The memo first, on the arguments as passed: "(compare(...)).*" comes
+	 * here once per result column, and only the first of them should read
+	 * the photos out of TOAST (0.3 ms for two 500 kB photos).
+	 */
+	fc_memo_identify(fcinfo, &call->identity);
+	call->identified = true;
+	result = fc_memo_take(fcinfo, &call->identity);
+	if (result != NULL)
+		return result;
 
 	get_image_arg(fcinfo, 0, source_is_url, "source", &call->source);
 	get_image_arg(fcinfo, 1, target_is_url, "target", &call->target);
@@ -130,16 +141,10 @@ compare_or_raise(FunctionCallInfo fcinfo, TupleDesc tupdesc, bool source_is_url,
 	fc_check_image_arg(&call->source);
 	fc_check_image_arg(&call->target);
 
-	fc_memo_identify(fcinfo, &call->identity);
-	call->identified = true;
-	result = fc_memo_take(fcinfo, &call->identity);
-	if (result == NULL)
-	{
-		if (call->merchant_biz_id == NULL)
-			call->merchant_biz_id = fc_new_merchant_biz_id();
-		result = compare_remote(tupdesc, &call->source, &call->target, call->merchant_biz_id);
-		fc_memo_store(fcinfo, &call->identity, result);
-	}
+	if (call->merchant_biz_id == NULL)
+		call->merchant_biz_id = fc_new_merchant_biz_id();
+	result = compare_remote(tupdesc, &call->source, &call->target, call->merchant_biz_id);
+	fc_memo_store(fcinfo, &call->identity, result);
 	return result;
 }
 
