@@ -190,6 +190,30 @@ attempt_compare(void *arg)
 								 a->target_is_url, a->call);
 }
 
+/*
+ * The row type of the result, looked up once per call site: the expanded
+ * "(compare(...)).*" form comes here once per column.
+ */
+static TupleDesc
+result_tupdesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+	MemoryContext old;
+
+	if (fcinfo->flinfo->fn_extra)
+		return (TupleDesc) fcinfo->flinfo->fn_extra;
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	MemoryContextSwitchTo(old);
+	if (tupdesc->natts != RESULT_NCOLUMNS)
+		elog(ERROR, "facecompare.result has %d columns, expected %d",
+			 tupdesc->natts, RESULT_NCOLUMNS);
+	fcinfo->flinfo->fn_extra = tupdesc;
+	return tupdesc;
+}
+
 static Datum
 compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 {
@@ -198,12 +222,7 @@ compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 	Attempt		attempt;
 	FcCapturedError error = {0};
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-	if (tupdesc->natts != RESULT_NCOLUMNS)
-		elog(ERROR, "facecompare.result has %d columns, expected %d",
-			 tupdesc->natts, RESULT_NCOLUMNS);
+	tupdesc = result_tupdesc(fcinfo);
 
 	if (fc_raise_on_error)
 		PG_RETURN_HEAPTUPLEHEADER(compare_or_raise(fcinfo, tupdesc, source_is_url,
