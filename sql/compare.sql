@@ -61,7 +61,7 @@ SELECT passed, score
 FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), 'EMUCodeTwoHundred1');
 
 -- The documented "(compare(...)).*" form makes one call per row, not one per
--- column (PostgreSQL expands it into five evaluations): the emulator logs one
+-- column (PostgreSQL expands it into eight evaluations): the emulator logs one
 -- request for this id, and the row holds one call's answer.
 SELECT passed, score, merchant_biz_id
 FROM (SELECT (facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), 'MemoOnePerRow')).*) AS r;
