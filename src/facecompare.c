@@ -191,8 +191,9 @@ attempt_compare(void *arg)
 }
 
 /*
- * The row type of the result, looked up once per call site: the expanded
- * "(compare(...)).*" form comes here once per column.
+ * The row type of the result, looked up once per query for each FmgrInfo
+ * rather than on every row: the expanded "(compare(...)).*" form comes
+ * here once per column of every row.
  */
 static TupleDesc
 result_tupdesc(FunctionCallInfo fcinfo)
