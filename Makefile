@@ -2,7 +2,7 @@
 
 EXTENSION = facecompare
 MODULE_big = facecompare
-DATA = sql/facecompare--0.1.0.sql sql/facecompare--0.1.0--0.2.0.sql
+DATA = sql/facecompare--0.1.0.sql sql/facecompare--0.1.0--0.2.0.sql sql/facecompare--0.2.0--0.3.0.sql
 
 OBJS = \
 	src/batch.o \
@@ -41,6 +41,10 @@ SHLIB_LINK = -lcurl -lcjson -lcrypto
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies unless the server was configured with
+# --enable-depend: rebuild every object when any of our headers changes.
+$(OBJS): $(wildcard src/*.h)
 
 # Programs outside the server: the emulator and the unit tests.
 .PHONY: emulator unit-tests

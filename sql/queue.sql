@@ -24,15 +24,28 @@ SELECT facecompare.enqueue(fctest.img('person-a.jpg'), fctest.img('person-a.png'
 ROLLBACK;
 SELECT count(*) AS rolled_back_requests FROM facecompare.request WHERE merchant_biz_id = 'rolledBack';
 
--- The trigger records where the upload is, not its images.
+-- Rule: enqueue() checks the images as compare() does, before queuing.
+SELECT * FROM fctest.outcome($$SELECT facecompare.enqueue('\x'::bytea, fctest.img('person-a.jpg'))$$);
+SELECT * FROM fctest.outcome($$SELECT facecompare.enqueue(fctest.img('person-a.jpg'), '\x00'::bytea)$$);
+SELECT state, message FROM fctest.outcome($$SELECT facecompare.enqueue(
+	'\xffd8ff'::bytea || pg_catalog.decode(repeat('00', 786430), 'hex'), fctest.img('person-a.jpg'))$$);
+SELECT * FROM fctest.outcome($$SELECT facecompare.enqueue('ftp://example.invalid/a.jpg', 'http://example.invalid/b.jpg')$$);
+SELECT * FROM fctest.outcome($$SELECT facecompare.enqueue(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), 'not valid!')$$);
+
+-- The trigger copies the upload's images (bytes or URL) into the request;
+-- a picture that breaks a rule fails its request at once, never the insert.
 CREATE TABLE fctest.uploads (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 							 selfie bytea, id_photo_url text, tag int);
 CREATE TRIGGER verify AFTER INSERT ON fctest.uploads FOR EACH ROW
 	EXECUTE FUNCTION facecompare.verify_upload('selfie', 'id_photo_url');
 INSERT INTO fctest.uploads (selfie, id_photo_url)
-VALUES (fctest.img('person-a.jpg'), fctest.url('person-a.png')), (NULL, NULL);
+VALUES (fctest.img('person-a.jpg'), fctest.url('person-a.png')), (NULL, NULL),
+	   ('\xffd8ff'::bytea || pg_catalog.decode(repeat('00', 786430), 'hex'), fctest.url('person-a.png')),
+	   ('GIF89a', fctest.url('person-a.png')), (fctest.img('person-a.jpg'), 'file:///etc/passwd');
 SELECT upload_table, upload_key_column, upload_key, source_column, target_column, status,
-	   num_nonnulls(source_image, source_url, target_image, target_url) AS images_copied
+	   num_nonnulls(source_image, source_url, target_image, target_url) AS images_copied,
+	   source_image = fctest.img('person-a.jpg') AS same_bytes,
+	   error_sqlstate, error_message, finished_at IS NOT NULL AS finished
 FROM facecompare.request WHERE upload_table IS NOT NULL ORDER BY id;
 -- ... joined back to the upload by its key.
 SELECT u.id, r.status
@@ -84,7 +97,7 @@ SELECT id > 0 AS has_id, status, passed, score, time_in_queue IS NOT NULL AS tim
 FROM facecompare.finished_request ORDER BY id;
 
 -- Rule: biometric data is not for PUBLIC.  facecompare_user queues and reads
--- outcomes; it reads no image, changes no request.
+-- the outcomes of its own requests; it reads no image, changes no request.
 CREATE ROLE fctest_uploader LOGIN;
 CREATE ROLE fctest_reporter LOGIN IN ROLE facecompare_user;
 GRANT USAGE ON SCHEMA fctest TO fctest_uploader, fctest_reporter;
@@ -104,13 +117,47 @@ SELECT * FROM fctest.outcome($$SELECT count(*) FROM facecompare.request_outcome$
 SELECT * FROM fctest.outcome($$SELECT count(*) FROM facecompare.daily_summary$$);
 SELECT * FROM fctest.outcome($$SELECT source_image FROM facecompare.request$$);
 SELECT * FROM fctest.outcome($$UPDATE facecompare.request SET status = 'done'$$);
-SELECT * FROM fctest.outcome($$SELECT facecompare.enqueue_request('\x00', NULL, '\x00', NULL, NULL)$$);
+SELECT * FROM fctest.outcome($$INSERT INTO facecompare.request (merchant_biz_id, source_url, target_url) VALUES ('x', 'http://a/', 'http://b/')$$);
+SELECT * FROM fctest.outcome($$LOCK TABLE facecompare.request IN ACCESS EXCLUSIVE MODE$$);
+RESET ROLE;
+
+-- Rule: each tenant sees only what it queued, or what its upload tables
+-- hold; facecompare_admin sees everything.  The reports count the same.
+CREATE ROLE fctest_other LOGIN IN ROLE facecompare_user;
+CREATE ROLE fctest_upload_reader LOGIN IN ROLE facecompare_user;
+CREATE ROLE fctest_admin LOGIN IN ROLE facecompare_admin;
+GRANT USAGE ON SCHEMA fctest TO fctest_other, fctest_upload_reader;
+GRANT SELECT ON fctest.uploads TO fctest_upload_reader;
+SET ROLE fctest_other;
+SELECT facecompare.enqueue('http://example.invalid/other-a.jpg', 'http://example.invalid/other-b.jpg', 'other1') > 0 AS queued;
+SELECT merchant_biz_id, enqueued_by FROM facecompare.request_outcome;
+SELECT sum(finished) AS finished FROM facecompare.daily_summary;
+RESET ROLE;
+SET ROLE fctest_reporter;
+SELECT count(*) AS own, count(*) FILTER (WHERE merchant_biz_id = 'other1') AS others
+FROM facecompare.request_outcome;
+SELECT count(*) AS leaked FROM facecompare.finished_request WHERE enqueued_by::text <> 'fctest_reporter';
+RESET ROLE;
+SET ROLE fctest_upload_reader;
+SELECT upload_table, count(*) FROM facecompare.request_outcome GROUP BY 1 ORDER BY 1;
+RESET ROLE;
+SELECT count(*) AS all_requests FROM facecompare.request \gset
+SET ROLE fctest_admin;
+SELECT count(*) = :all_requests AS sees_all FROM facecompare.request_outcome;
+RESET ROLE;
+SELECT (SELECT count(*) FROM facecompare.request) = (SELECT count(*) FROM facecompare.request_outcome) AS superuser_sees_all;
+-- A function in the reader's WHERE sees no row the filter hides.
+CREATE FUNCTION fctest.leak(text) RETURNS bool LANGUAGE plpgsql COST 0.0001 AS
+$$BEGIN RAISE NOTICE 'saw %', $1; RETURN true; END$$;
+GRANT EXECUTE ON FUNCTION fctest.leak(text) TO fctest_other;
+SET ROLE fctest_other;
+SELECT count(*) FROM facecompare.request_outcome WHERE fctest.leak(merchant_biz_id);
 RESET ROLE;
 SELECT grantee, privilege_type FROM information_schema.table_privileges
 WHERE table_schema = 'facecompare' AND table_name = 'request' AND grantee <> current_user
 ORDER BY 1, 2;
 
--- Rule: an installed 0.1.0 updates to 0.2.0 with the queue, same objects as a fresh install.
+-- Rule: an installed 0.1.0 updates to 0.3.0, same objects as a fresh install.
 CREATE TEMP TABLE fresh AS
 SELECT pg_describe_object(classid, objid, objsubid) AS object
 FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
@@ -120,11 +167,36 @@ DROP EXTENSION facecompare;
 CREATE EXTENSION facecompare VERSION '0.1.0';
 SELECT to_regclass('facecompare.request') IS NULL AS no_queue_in_0_1_0;
 ALTER EXTENSION facecompare UPDATE TO '0.2.0';
+-- Until the update, the new library's trigger queues into 0.2.0's table,
+-- images included.  0.2.0's own trigger queued where an upload was, not its
+-- images (the row made by hand below): the update fails such requests still
+-- to run, saying why; the others keep going.
+CREATE TABLE fctest.uploads (id int PRIMARY KEY, selfie bytea, id_photo bytea);
+CREATE TRIGGER verify AFTER INSERT ON fctest.uploads FOR EACH ROW
+	EXECUTE FUNCTION facecompare.verify_upload('selfie', 'id_photo');
+INSERT INTO fctest.uploads VALUES (1, fctest.img('person-a.jpg'), fctest.img('person-a.png'));
+INSERT INTO facecompare.request (merchant_biz_id, upload_table, upload_key_column, upload_key,
+								 source_column, target_column)
+VALUES ('by020trigger', 'fctest.uploads', 'id', '1', 'selfie', 'id_photo');
+SELECT facecompare.enqueue(fctest.img('person-a.jpg'), fctest.img('person-a.png'), 'from020') > 0 AS queued;
+ALTER EXTENSION facecompare UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'facecompare';
+SELECT CASE WHEN merchant_biz_id IN ('by020trigger', 'from020') THEN merchant_biz_id ELSE 'generated' END AS id,
+	   status, error_sqlstate, error_message,
+	   num_nonnulls(source_image, target_image) AS images,
+	   upload_relid = 'fctest.uploads'::regclass AS upload_relid
+FROM facecompare.request ORDER BY id;
+DROP TABLE fctest.uploads;
 SELECT object FROM fresh
 EXCEPT
 SELECT pg_describe_object(classid, objid, objsubid)
 FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'facecompare');
+SELECT pg_describe_object(classid, objid, objsubid)
+FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
+  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'facecompare')
+EXCEPT
+SELECT object FROM fresh;
 SELECT count(*) > 20 AS objects FROM fresh;
-DROP OWNED BY fctest_uploader, fctest_reporter;
-DROP ROLE fctest_uploader, fctest_reporter;
+DROP OWNED BY fctest_uploader, fctest_reporter, fctest_other, fctest_upload_reader, fctest_admin;
+DROP ROLE fctest_uploader, fctest_reporter, fctest_other, fctest_upload_reader, fctest_admin;

@@ -7,6 +7,14 @@
  * The service answers in hundreds of milliseconds from far away, so one
  * request at a time leaves the account's QPS unused; with N in flight, a
  * table is verified N times as fast, up to the QPS limit.
+ *
+ * A batch is driven a step at a time: compare() and compare_many() step
+ * until every pair is decided, while the queue's worker keeps adding pairs
+ * and stores each one's outcome as soon as a step hands it back.
+ *
+ * facecompare.timeout is each pair's deadline for all its attempts and the
+ * pauses between them: an attempt gets what is left of it, and a retry that
+ * could not start before it is not made.
  */
 #include "postgres.h"
 
@@ -23,30 +31,51 @@
 
 int			fc_max_concurrency = 8;
 
-/* What the loop over pairs shares. */
-typedef struct Batch
+/* A growable list of pairs. */
+typedef struct PairList
 {
-	FcPair	   *pairs;
-	int			npairs;
-	int			next_new;		/* first pair never sent */
-	int		   *retries;		/* pairs waiting to be sent again */
-	int			nretries;
-	int			remaining;		/* pairs not decided yet */
-	FcCredentials creds;
+	FcPair	  **items;
+	int			len;
+	int			cap;
+} PairList;
+
+struct FcBatch
+{
+	MemoryContext context;		/* the batch's own state */
+	PairList	fresh;			/* never sent, in order; from fresh_head on */
+	int			fresh_head;
+	PairList	retries;		/* waiting to be sent again */
+	int			undecided;		/* pairs added and not decided yet */
+	TimestampTz slot;			/* a reserved max_qps slot not used yet */
+	FcCredentials creds;		/* copies, in context */
 	char	   *base_url;
-	MemoryContext context;		/* where results are kept */
 	bool		raise_errors;	/* raise a failure instead of recording it */
-} Batch;
+};
 
 void
 fc_batch_init(void)
 {
 	DefineCustomIntVariable("facecompare.max_concurrency",
-							"Most requests a batch (compare_many) has in flight at once.",
+							"Most requests a batch (compare_many, the queue's worker) has in flight at once.",
 							"Throughput is at most max_concurrency / latency and never more than facecompare.max_qps.",
 							&fc_max_concurrency, 8, 1, FC_MAX_CONCURRENCY,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+}
+
+static void
+list_push(MemoryContext context, PairList *list, FcPair *pair)
+{
+	if (list->len == list->cap)
+	{
+		int			cap = Max(16, list->cap * 2);
+
+		list->items = list->items
+			? repalloc(list->items, sizeof(FcPair *) * cap)
+			: MemoryContextAlloc(context, sizeof(FcPair *) * cap);
+		list->cap = cap;
+	}
+	list->items[list->len++] = pair;
 }
 
 /* Arguments of the raise functions, for fc_capture_error. */
@@ -95,38 +124,155 @@ fc_batch_check_pair(FcPair *pair)
 		pair->merchant_biz_id = fc_new_merchant_biz_id();
 }
 
+static void
+load_settings(FcBatch *b)
+{
+	FcCredentials creds;
+	MemoryContext old;
+
+	fc_get_credentials(&creds);
+	old = MemoryContextSwitchTo(b->context);
+	/* Copies: a reload may free the settings' strings while pairs run. */
+	b->creds.access_key_id = pstrdup(creds.access_key_id);
+	b->creds.access_key_secret = pstrdup(creds.access_key_secret);
+	b->creds.security_token = creds.security_token ? pstrdup(creds.security_token) : NULL;
+	b->base_url = fc_service_base_url();
+	MemoryContextSwitchTo(old);
+}
+
+FcBatch *
+fc_batch_create(bool raise_errors)
+{
+	FcBatch    *b = palloc0(sizeof(FcBatch));
+
+	b->context = CurrentMemoryContext;
+	b->raise_errors = raise_errors;
+	load_settings(b);
+	return b;
+}
+
+void
+fc_batch_reconfigure(FcBatch *b)
+{
+	load_settings(b);
+}
+
+void
+fc_batch_add(FcBatch *b, FcPair *pair)
+{
+	Assert(!pair->invalid);
+	pair->state = FC_PAIR_WAITING;
+	list_push(b->context, &b->fresh, pair);
+	b->undecided++;
+}
+
+int
+fc_batch_undecided(const FcBatch *b)
+{
+	return b->undecided;
+}
+
+/* The memory context a pair's outcome goes into. */
+static MemoryContext
+result_context(FcBatch *b, FcPair *p)
+{
+	return p->context ? p->context : b->context;
+}
+
 /*
  * The next pair that may be sent now (retries first, then new pairs in
  * order), taken off its list when take is set; NULL if none.  *wake gets the
  * earliest time a waiting retry becomes due.
  */
 static FcPair *
-next_ready(Batch *b, TimestampTz now, TimestampTz *wake, bool take)
+next_ready(FcBatch *b, TimestampTz now, TimestampTz *wake, bool take)
 {
-	for (int i = 0; i < b->nretries; i++)
+	for (int i = 0; i < b->retries.len; i++)
 	{
-		FcPair	   *p = &b->pairs[b->retries[i]];
+		FcPair	   *p = b->retries.items[i];
 
 		if (p->ready_at <= now)
 		{
 			if (take)
-				b->retries[i] = b->retries[--b->nretries];
+				b->retries.items[i] = b->retries.items[--b->retries.len];
 			return p;
 		}
 		if (*wake == 0 || p->ready_at < *wake)
 			*wake = p->ready_at;
 	}
-	while (b->next_new < b->npairs && b->pairs[b->next_new].state == FC_PAIR_DONE)
-		b->next_new++;
-	if (b->next_new < b->npairs)
-		return take ? &b->pairs[b->next_new++] : &b->pairs[b->next_new];
+	if (b->fresh_head < b->fresh.len)
+	{
+		FcPair	   *p = b->fresh.items[b->fresh_head];
+
+		if (take && ++b->fresh_head == b->fresh.len)
+			b->fresh_head = b->fresh.len = 0;
+		return p;
+	}
 	return NULL;
 }
 
+/* Record a pair's final outcome; decided[] collects it for the caller. */
 static void
-start_attempt(Batch *b, FcPair *p)
+decide(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
+{
+	p->state = FC_PAIR_DONE;
+	p->decided_at = GetCurrentTimestamp();
+	if (p->attempt_context)
+		MemoryContextDelete(p->attempt_context);
+	p->attempt_context = NULL;
+	b->undecided--;
+	decided[(*ndecided)++] = p;
+}
+
+/* Fail a pair without a verdict, from a transport outcome or an answer. */
+static void
+fail(FcBatch *b, FcPair *p, const FcResponse *answer, const FcHttpResponse *http)
+{
+	Failure		failure = {answer, http, b->base_url, p->attempts};
+	void		(*raise) (void *) = answer ? raise_answer : raise_transport;
+
+	MemoryContextSwitchTo(result_context(b, p));
+	if (b->raise_errors)
+		raise(&failure);
+	fc_capture_error(raise, &failure, &p->error);
+}
+
+/* Milliseconds from now until t, at least 1. */
+static long
+ms_until(TimestampTz now, TimestampTz t)
+{
+	return Max(1, (long) ((t - now + 999) / 1000));
+}
+
+/*
+ * Send a pair's next attempt, or, when its deadline has passed while it
+ * waited for a slot, decide it with the timeout it ran into.
+ */
+static void
+start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 {
 	MemoryContext old;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (p->attempts == 0)
+	{
+		p->first_sent_at = now;
+		p->deadline = TimestampTzPlusMilliseconds(now, fc_timeout_ms);
+	}
+	else if (now >= p->deadline)
+	{
+		FcHttpResponse timeout = {FC_TRANSPORT_TIMEOUT};
+
+		snprintf(timeout.cause, sizeof(timeout.cause),
+				 "facecompare.timeout (%d ms) ran out before attempt %d could be sent",
+				 fc_timeout_ms, p->attempts + 1);
+		old = CurrentMemoryContext;
+		fail(b, p, NULL, &timeout);
+		MemoryContextSwitchTo(old);
+		p->retryable = true;
+		decide(b, p, decided, ndecided);
+		return;
+	}
 
 	if (p->attempt_context == NULL)
 		p->attempt_context = AllocSetContextCreate(b->context, "facecompare batch attempt",
@@ -134,12 +280,12 @@ start_attempt(Batch *b, FcPair *p)
 	else
 		MemoryContextReset(p->attempt_context);
 	old = MemoryContextSwitchTo(p->attempt_context);
-	if (p->attempts++ == 0)
-		p->first_sent_at = GetCurrentTimestamp();
+	p->attempts++;
 	/* Like every retry, a new request: fresh date, nonce and signature. */
 	p->request = palloc(sizeof(FcHttpRequest));
 	fc_build_request(p->request, b->base_url, &b->creds, p->merchant_biz_id,
 					 &p->source, &p->target);
+	p->request->timeout_ms = ms_until(now, p->deadline);
 	if (!fc_http_start(p->request, p))
 		elog(ERROR, "no libcurl handle is free for a batch request");
 	MemoryContextSwitchTo(old);
@@ -154,10 +300,10 @@ copy_or_null(const char *s)
 
 /* Decide a pair from its answer: verdict, retry later, or error. */
 static void
-finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
+finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, int *ndecided)
 {
+	MemoryContext old = CurrentMemoryContext;
 	FcResponse	answer;
-	Failure		failure = {NULL, http, b->base_url, p->attempts};
 	bool		retry;
 	bool		throttled = false;
 
@@ -165,16 +311,15 @@ finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
 	if (http->failure == FC_TRANSPORT_OK)
 	{
 		fc_parse_answer(http, &answer);
-		failure.answer = &answer;
 		retry = answer.kind != FC_RESPONSE_VERDICT && fc_answer_retryable(&answer);
 		throttled = fc_answer_throttled(&answer);
 	}
 	else
 		retry = fc_transport_retryable(http->failure);
-	MemoryContextSwitchTo(b->context);
 
 	if (http->failure == FC_TRANSPORT_OK && answer.kind == FC_RESPONSE_VERDICT)
 	{
+		MemoryContextSwitchTo(result_context(b, p));
 		p->verdict = answer;
 		p->verdict.request_id = copy_or_null(answer.request_id);
 		p->verdict.transaction_id = copy_or_null(answer.transaction_id);
@@ -182,98 +327,113 @@ finish_attempt(Batch *b, FcPair *p, FcHttpResponse *http)
 		p->verdict.code = p->verdict.message = NULL;
 		p->ok = true;
 	}
-	else if (retry && p->attempts <= fc_max_retries)
-	{
-		p->state = FC_PAIR_WAITING;
-		p->ready_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-												  fc_backoff_delay_ms(p->attempts, throttled));
-		b->retries[b->nretries++] = p - b->pairs;
-		return;
-	}
-	else if (b->raise_errors)
-		(http->failure == FC_TRANSPORT_OK ? raise_answer : raise_transport) (&failure);
 	else
-		fc_capture_error(http->failure == FC_TRANSPORT_OK ? raise_answer : raise_transport,
-						 &failure, &p->error);
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz ready_at = TimestampTzPlusMilliseconds(now,
+														   fc_backoff_delay_ms(p->attempts, throttled));
 
+		/* Retry only if the pause ends before the call's deadline. */
+		if (retry && p->attempts <= fc_max_retries && ready_at < p->deadline)
+		{
+			MemoryContextSwitchTo(old);
+			p->state = FC_PAIR_WAITING;
+			p->ready_at = ready_at;
+			list_push(b->context, &b->retries, p);
+			return;
+		}
+		fail(b, p, http->failure == FC_TRANSPORT_OK ? &answer : NULL, http);
+	}
+	MemoryContextSwitchTo(old);
 	p->retryable = !p->ok && retry;
 	p->throttled = !p->ok && throttled;
-	p->state = FC_PAIR_DONE;
-	p->decided_at = GetCurrentTimestamp();
-	MemoryContextDelete(p->attempt_context);
-	p->attempt_context = NULL;
-	b->remaining--;
+	decide(b, p, decided, ndecided);
 }
 
-/* Milliseconds from now until t, at least 1. */
-static long
-ms_until(TimestampTz now, TimestampTz t)
+int
+fc_batch_step(FcBatch *b, long max_wait_ms, FcPair **decided)
 {
-	return Max(1, (long) ((t - now + 999) / 1000));
+	TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_wait_ms);
+	FcHttpCompletion done[FC_MAX_CONCURRENCY];
+	int			ndecided = 0;
+
+	while (b->undecided > 0 && ndecided == 0)
+	{
+		int			limit = Min(fc_max_concurrency, FC_MAX_CONCURRENCY);
+		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz wake = give_up;
+		int			ndone;
+
+		if (now >= give_up)
+			break;
+		/* Send what may be sent, each request in its own max_qps slot. */
+		while (fc_http_active() < limit && ndecided < FC_MAX_CONCURRENCY &&
+			   next_ready(b, now, &wake, false) != NULL)
+		{
+			if (b->slot == 0)
+				b->slot = fc_ratelimit_reserve();
+			/* Starting a request takes time: judge the slot by the clock. */
+			now = GetCurrentTimestamp();
+			if (b->slot > now)
+			{
+				wake = Min(wake, b->slot);
+				break;
+			}
+			start_attempt(b, next_ready(b, now, &wake, true), decided, &ndecided);
+			b->slot = 0;
+		}
+		if (ndecided > 0)
+			break;
+
+		if (fc_http_active() == 0)
+		{
+			/* Nothing in flight: sleep until a retry or a slot is due. */
+			fc_sleep_until(wake);
+			continue;
+		}
+		ndone = fc_http_drive(ms_until(now, wake), done, FC_MAX_CONCURRENCY);
+		for (int i = 0; i < ndone; i++)
+			finish_attempt(b, (FcPair *) done[i].owner, &done[i].response,
+						   decided, &ndecided);
+	}
+	return ndecided;
+}
+
+void
+fc_batch_abort(FcBatch *b)
+{
+	fc_http_abort_all();
 }
 
 void
 fc_batch_run(FcPair *pairs, int npairs, bool raise_errors)
 {
-	Batch		b = {0};
-	FcHttpCompletion *done = palloc(sizeof(FcHttpCompletion) * FC_MAX_CONCURRENCY);
-	TimestampTz slot = 0;		/* a reserved max_qps slot not used yet */
+	FcBatch    *b;
+	FcPair	  **decided;
+	int			valid = 0;
 
-	b.pairs = pairs;
-	b.npairs = npairs;
-	b.raise_errors = raise_errors;
-	b.context = CurrentMemoryContext;
-	b.retries = palloc(sizeof(int) * Max(npairs, 1));
 	for (int i = 0; i < npairs; i++)
 	{
 		pairs[i].state = pairs[i].invalid ? FC_PAIR_DONE : FC_PAIR_WAITING;
 		if (!pairs[i].invalid)
-			b.remaining++;
+			valid++;
 	}
-	if (b.remaining == 0)
+	if (valid == 0)
 		return;
-	fc_get_credentials(&b.creds);
-	b.base_url = fc_service_base_url();
+	b = fc_batch_create(raise_errors);
+	decided = palloc(sizeof(FcPair *) * FC_MAX_CONCURRENCY);
+	for (int i = 0; i < npairs; i++)
+		if (!pairs[i].invalid)
+			fc_batch_add(b, &pairs[i]);
 
 	PG_TRY();
 	{
-		while (b.remaining > 0)
-		{
-			int			limit = Min(fc_max_concurrency, FC_MAX_CONCURRENCY);
-			TimestampTz now = GetCurrentTimestamp();
-			TimestampTz wake = 0;
-			int			ndone;
-
-			/* Send what may be sent, each request in its own max_qps slot. */
-			while (fc_http_active() < limit && next_ready(&b, now, &wake, false) != NULL)
-			{
-				if (slot == 0)
-					slot = fc_ratelimit_reserve();
-				/* Starting a request takes time: judge the slot by the clock. */
-				now = GetCurrentTimestamp();
-				if (slot > now)
-				{
-					wake = (wake == 0 || slot < wake) ? slot : wake;
-					break;
-				}
-				start_attempt(&b, next_ready(&b, now, &wake, true));
-				slot = 0;
-			}
-
-			if (fc_http_active() == 0)
-			{
-				/* Nothing in flight: sleep until a retry or a slot is due. */
-				fc_sleep_until(wake);
-				continue;
-			}
-			ndone = fc_http_drive(wake ? ms_until(now, wake) : 1000, done, FC_MAX_CONCURRENCY);
-			for (int i = 0; i < ndone; i++)
-				finish_attempt(&b, (FcPair *) done[i].owner, &done[i].response);
-		}
+		while (fc_batch_undecided(b) > 0)
+			(void) fc_batch_step(b, 1000, decided);
 	}
 	PG_FINALLY();
 	{
-		fc_http_abort_all();
+		fc_batch_abort(b);
 	}
 	PG_END_TRY();
 }

@@ -33,11 +33,13 @@ typedef struct FcPair
 	int			attempts;
 	TimestampTz ready_at;		/* earliest time of the next attempt */
 	TimestampTz first_sent_at;	/* start of the first attempt */
+	TimestampTz deadline;		/* first_sent_at + facecompare.timeout */
 	TimestampTz decided_at;		/* verdict or error known */
 	MemoryContext attempt_context;
 	struct FcHttpRequest *request;	/* in flight, in attempt_context */
 
-	/* out: a verdict, or an error */
+	/* out: a verdict, or an error, in context (NULL: the batch's) */
+	MemoryContext context;
 	FcResponse	verdict;
 	bool		ok;
 	FcCapturedError error;
@@ -61,5 +63,25 @@ extern void fc_batch_check_pair(FcPair *pair);
  * error and only cancel and the like raise.
  */
 extern void fc_batch_run(FcPair *pairs, int npairs, bool raise_errors);
+
+/*
+ * A batch driven a step at a time, for callers that keep adding pairs (the
+ * queue's worker).  fc_batch_create reads the credentials and endpoint
+ * (raising if none are set) into the current memory context, which holds
+ * the batch; fc_batch_reconfigure reads them again after a reload.
+ * fc_batch_add takes a checked, valid pair, which must stay put until
+ * decided.  fc_batch_step sends what may be sent, waits at most max_wait_ms
+ * and returns as soon as any pair is decided, putting up to
+ * FC_MAX_CONCURRENCY of them in decided[].  Whoever steps a batch calls
+ * fc_batch_abort in a PG_FINALLY, so an ERROR leaves no transfer behind.
+ */
+typedef struct FcBatch FcBatch;
+
+extern FcBatch *fc_batch_create(bool raise_errors);
+extern void fc_batch_reconfigure(FcBatch *batch);
+extern void fc_batch_add(FcBatch *batch, FcPair *pair);
+extern int	fc_batch_undecided(const FcBatch *batch);
+extern int	fc_batch_step(FcBatch *batch, long max_wait_ms, FcPair **decided);
+extern void fc_batch_abort(FcBatch *batch);
 
 #endif							/* BATCH_H */

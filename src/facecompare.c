@@ -17,6 +17,7 @@
 #include "call.h"
 #include "errors.h"
 #include "memo.h"
+#include "queue.h"
 #include "ratelimit.h"
 #include "redact.h"
 #include "request.h"
@@ -50,6 +51,7 @@ _PG_init(void)
 	fc_ratelimit_init();
 	fc_batch_init();
 	fc_worker_init();
+	fc_queue_init();
 	/* Only once every module has defined its settings: see the TAP test. */
 	MarkGUCPrefixReserved("facecompare");
 	fc_redact_init();

@@ -318,7 +318,7 @@ configure(Transfer *t, const FcHttpRequest *req)
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_callback);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t->sink);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) fc_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : (long) fc_timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) fc_connect_timeout_ms);
 	/* No signals from curl in a backend; we own the waiting. */
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);

@@ -24,7 +24,7 @@
 #define API_ACTION		"FaceCompare"
 #define API_VERSION		"2022-08-09"
 #define CONTENT_TYPE	"application/x-www-form-urlencoded"
-#define USER_AGENT		"facecompare/0.1.0 (PostgreSQL extension)"
+#define USER_AGENT		"facecompare/0.3.0 (PostgreSQL extension)"
 
 /* Hex of len random bytes from the strong source; out holds 2 * len + 1. */
 static void
@@ -90,7 +90,14 @@ static void
 check_image_url(const FcImageArg *image)
 {
 	const char *url = image->url;
+	size_t		len = url ? strlen(url) : image->len;
 
+	if (url == NULL || len > FC_MAX_URL_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errhidestmt(true),
+				 errmsg("%s image URL is too long: %zu bytes", image->side, len),
+				 errdetail("An image URL may have at most %d bytes.", FC_MAX_URL_BYTES)));
 	if (url[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -277,6 +284,7 @@ fc_build_request(FcHttpRequest *req, const char *base_url,
 	/* A 100-continue exchange would cost a round trip per call. */
 	req->headers[n++] = pstrdup("Expect:");
 	req->nheaders = n;
+	req->timeout_ms = 0;
 
 	req->base_url = pstrdup(base_url);
 	req->url = psprintf("%s/?%s", base_url, canonical_query);

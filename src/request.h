@@ -14,8 +14,11 @@ typedef struct FcImageArg
 	bool		is_url;
 	const char *url;			/* NUL-terminated, when is_url */
 	const char *bytes;			/* the image, when !is_url */
-	size_t		len;
+	size_t		len;			/* its length (of the URL too, when known) */
 } FcImageArg;
+
+/* The longest image URL we send: a signed object URL fits many times over. */
+#define FC_MAX_URL_BYTES 8192
 
 /* A request ready to send: everything palloc'd in the caller's context. */
 typedef struct FcHttpRequest
@@ -26,12 +29,17 @@ typedef struct FcHttpRequest
 	size_t		body_len;
 	char	  **headers;		/* "Name: value" lines, Authorization included */
 	int			nheaders;
+	long		timeout_ms;		/* for this attempt: what is left of the call's */
 } FcHttpRequest;
 
 /* Length of the ids we generate, and the most the service accepts. */
 #define FC_MERCHANT_BIZ_ID_MAX 32
 
-/* Raise 22023 unless the argument is something the service can take. */
+/*
+ * Raise 22023 unless the argument is something the service can take.  Of
+ * the bytes it reads only the first 16, so a caller may pass a picture's
+ * head with its whole length; a URL may be NULL when len says it is too long.
+ */
 extern void fc_check_image_arg(const FcImageArg *image);
 extern void fc_check_merchant_biz_id(const char *id);
 

@@ -155,8 +155,8 @@ fc_settings_init(void)
 							   PGC_SUSET, 0,
 							   check_endpoint, NULL, NULL);
 	DefineCustomIntVariable("facecompare.timeout",
-							"Longest time one FaceCompare call may take, connection included.",
-							NULL,
+							"Longest time one FaceCompare call may take: every attempt, the connection and the pauses between retries included.",
+							"An attempt gets what is left of it, and no retry starts after it.  In compare_many() and the queue it applies to each pair, from its first send.",
 							&fc_timeout_ms, 10000, 1, 3600 * 1000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);

@@ -39,6 +39,7 @@ attach_shmem(void)
 		SpinLockInit(&fc_shared->mutex);
 		fc_shared->next_slot = 0;
 		fc_shared->worker_latch = NULL;
+		fc_shared->work_queued = false;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }

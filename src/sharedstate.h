@@ -15,6 +15,7 @@ typedef struct FcSharedState
 	slock_t		mutex;			/* guards every field below */
 	TimestampTz next_slot;		/* max_qps: earliest time the next request may go */
 	Latch	   *worker_latch;	/* the queue worker's, while it runs */
+	bool		work_queued;	/* set with the latch: look at the queue */
 } FcSharedState;
 
 /* NULL unless the library was preloaded. */

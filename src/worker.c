@@ -1,14 +1,22 @@
 /*
  * worker.c
- *		The queue's background worker.  It claims pending requests of
- *		facecompare.request (FOR UPDATE SKIP LOCKED), runs them as one batch
- *		within facecompare.max_concurrency and max_qps, stores each outcome
- *		and sends NOTIFY facecompare_done '<id>' for each finished request.
+ *		The queue's background worker.  It keeps up to
+ *		facecompare.max_concurrency requests of facecompare.request running,
+ *		within max_qps, claiming pending ones (FOR UPDATE SKIP LOCKED) as
+ *		room frees up, and commits each outcome as soon as it is known, with
+ *		NOTIFY facecompare_done '<id>' for each finished request.  A slow
+ *		request delays only itself.
  *
- * A claim is committed (status running) before any request is sent, and the
- * outcomes are committed after.  A crash in between leaves rows running;
- * the next worker puts them back to pending when it starts, so every request
- * ends done or failed exactly once (though the service may see it twice).
+ * A claim is committed (status running) before its requests are sent, and
+ * no transaction stays open while they are on the network.  A crash leaves
+ * the claimed rows running; the next worker puts them back to pending when
+ * it starts, so every request ends done or failed exactly once (though the
+ * service may see one twice).
+ *
+ * The worker connects as a superuser, so it runs no one else's code: every
+ * request carries its images (enqueue() and the verify_upload trigger copy
+ * them), the worker reads and writes facecompare.request alone, and its SQL
+ * resolves nothing through search_path.
  */
 #include "postgres.h"
 
@@ -34,11 +42,13 @@
 #include "utils/regproc.h"
 #include "utils/syscache.h"
 #include "utils/snapmgr.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "batch.h"
 #include "call.h"
+#include "image.h"
 #include "settings.h"
 #include "sharedstate.h"
 #include "worker.h"
@@ -47,29 +57,36 @@
 #define IDLE_POLL_MS 10000
 /* Due work it could not claim is locked by someone else: look again soon. */
 #define LOCKED_POLL_MS 1000
+/* Longest wait for answers before the worker looks at the queue again. */
+#define STEP_MS 100
 /* Old rows are deleted at most this often, at most this many at a time. */
 #define EXPIRE_EVERY_MS 60000
 #define EXPIRE_BATCH 10000
 /* After the worker exits with an error, the postmaster restarts it so late. */
 #define RESTART_SECONDS 5
+/* The worker's own statements touch only its own rows: they never wait long. */
+#define WORKER_LOCK_TIMEOUT "10s"
+#define WORKER_STATEMENT_TIMEOUT_MS 60000
 
 char	   *fc_worker_database = "";
 static int	worker_max_attempts = 5;
 static bool keep_images = false;
 static int	retention_s = 0;
 
-/* A claimed request, as the claim returned it. */
-typedef struct Claimed
+/*
+ * A claimed request while it runs: its pair (first, so a decided pair leads
+ * back to it) and the memory that holds its images and outcome.
+ */
+typedef struct Running
 {
+	FcPair		pair;
 	int64		id;
 	int			attempts;		/* times claimed, this one included */
-	/* from verify_upload: where to read the images (else all NULL) */
-	char	   *upload_table;
-	char	   *key_column;
-	char	   *key;
-	char	   *source_column;
-	char	   *target_column;
-} Claimed;
+	MemoryContext context;		/* NULL: the slot is free */
+} Running;
+
+static Running running[FC_MAX_CONCURRENCY];
+static int	nrunning = 0;
 
 void
 fc_worker_init(void)
@@ -135,23 +152,60 @@ publish_latch(void)
 	before_shmem_exit(forget_latch, 0);
 }
 
-/* Open a transaction with a snapshot for SPI; end_sql commits it. */
+
+/*
+ * Did anyone queue work since we last looked?  Enqueuing sessions set the
+ * flag with the latch when they commit.
+ */
+static bool
+take_work_queued(void)
+{
+	bool		queued;
+
+	SpinLockAcquire(&fc_shared->mutex);
+	queued = fc_shared->work_queued;
+	fc_shared->work_queued = false;
+	SpinLockRelease(&fc_shared->mutex);
+	return queued;
+}
+
+/*
+ * The worker's session runs only its own SQL, which names every object in
+ * full; still, nothing a database owner may set for the database (ALTER
+ * DATABASE ... SET) changes how it resolves names or how long it waits.
+ */
+static void
+pin_session_settings(void)
+{
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("lock_timeout", WORKER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+/*
+ * Open a transaction with a snapshot for SPI; end_sql commits it.  Each is
+ * short and bounded: a statement timeout of the worker's own, since nothing
+ * arms statement_timeout for a background worker.
+ */
 static void
 begin_sql(const char *activity)
 {
-	if (!IsTransactionState())
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-	}
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, activity);
+	enable_timeout_after(STATEMENT_TIMEOUT, WORKER_STATEMENT_TIMEOUT_MS);
 }
 
 static void
 end_sql(void)
 {
+	disable_timeout(STATEMENT_TIMEOUT, false);
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -188,6 +242,12 @@ notify_finished(int64 id)
 }
 
 /*
+ * The worker's SQL below is immune to search_path as well as pinned: every
+ * function and operator is qualified with pg_catalog, every value cast to
+ * its qualified type.
+ */
+
+/*
  * Requests left running by a worker that stopped (crash, shutdown, error)
  * go back to pending; those out of attempts fail, saying why.
  */
@@ -198,18 +258,20 @@ recover_interrupted(void)
 	Datum		values[2] = {Int32GetDatum(worker_max_attempts), BoolGetDatum(keep_images)};
 	int			requeued = 0;
 
-	run_sql("UPDATE facecompare.request SET "
-			" status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END::facecompare.request_status,"
-			" not_before = now(),"
-			" finished_at = CASE WHEN attempts >= $1 THEN now() END,"
-			" error_sqlstate = CASE WHEN attempts >= $1 THEN '58000' ELSE error_sqlstate END,"
-			" error_code = CASE WHEN attempts >= $1 THEN NULL ELSE error_code END,"
-			" error_message = CASE WHEN attempts >= $1"
-			"  THEN format('the facecompare worker stopped while running attempt %s of %s', attempts, $1)"
-			"  ELSE error_message END,"
-			" source_image = CASE WHEN attempts < $1 OR $2 THEN source_image END,"
-			" target_image = CASE WHEN attempts < $1 OR $2 THEN target_image END "
-			"WHERE status = 'running' RETURNING id, status = 'failed'",
+	run_sql("UPDATE facecompare.request AS r SET"
+			" status = CASE WHEN r.attempts OPERATOR(pg_catalog.>=) $1 THEN 'failed' ELSE 'pending' END"
+			"  ::facecompare.request_status,"
+			" not_before = pg_catalog.now(),"
+			" finished_at = CASE WHEN r.attempts OPERATOR(pg_catalog.>=) $1 THEN pg_catalog.now() END,"
+			" error_sqlstate = CASE WHEN r.attempts OPERATOR(pg_catalog.>=) $1 THEN '58000' ELSE r.error_sqlstate END,"
+			" error_code = CASE WHEN r.attempts OPERATOR(pg_catalog.>=) $1 THEN NULL ELSE r.error_code END,"
+			" error_message = CASE WHEN r.attempts OPERATOR(pg_catalog.>=) $1"
+			"  THEN pg_catalog.format('the facecompare worker stopped while running attempt %s of %s', r.attempts, $1)"
+			"  ELSE r.error_message END,"
+			" source_image = CASE WHEN r.attempts OPERATOR(pg_catalog.<) $1 OR $2 THEN r.source_image END,"
+			" target_image = CASE WHEN r.attempts OPERATOR(pg_catalog.<) $1 OR $2 THEN r.target_image END "
+			"WHERE r.status OPERATOR(pg_catalog.=) 'running'::facecompare.request_status "
+			"RETURNING r.id, r.status OPERATOR(pg_catalog.=) 'failed'::facecompare.request_status",
 			2, types, values, NULL, SPI_OK_UPDATE_RETURNING);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -234,203 +296,18 @@ expire_finished(void)
 	Oid			types[2] = {INT4OID, INT4OID};
 	Datum		values[2] = {Int32GetDatum(retention_s), Int32GetDatum(EXPIRE_BATCH)};
 
-	run_sql("DELETE FROM facecompare.request WHERE id IN ("
-			" SELECT id FROM facecompare.request"
-			" WHERE status IN ('done', 'failed') AND finished_at < now() - make_interval(secs => $1)"
+	run_sql("DELETE FROM facecompare.request AS r WHERE r.id OPERATOR(pg_catalog.=) ANY ("
+			" SELECT q.id FROM facecompare.request AS q"
+			" WHERE (q.status OPERATOR(pg_catalog.=) 'done'::facecompare.request_status"
+			"        OR q.status OPERATOR(pg_catalog.=) 'failed'::facecompare.request_status)"
+			"   AND q.finished_at OPERATOR(pg_catalog.<)"
+			"       pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1)"
 			" LIMIT $2)",
 			2, types, values, NULL, SPI_OK_DELETE);
 	if (SPI_processed > 0)
 		ereport(DEBUG1,
 				(errmsg("facecompare worker: deleted %llu requests older than facecompare.retention",
 						(unsigned long long) SPI_processed)));
-}
-
-/* One side of a pair from a column's value: bytea is bytes, text a URL. */
-static void
-set_side(FcImageArg *side, const char *name, Datum value, Oid type)
-{
-	side->side = name;
-	side->is_url = (type != BYTEAOID);
-	if (side->is_url)
-		side->url = TextDatumGetCString(value);
-	else
-	{
-		bytea	   *bytes = DatumGetByteaPCopy(value);
-
-		side->bytes = VARDATA(bytes);
-		side->len = VARSIZE(bytes) - VARHDRSZ;
-	}
-}
-
-/* The side stored in the queue itself: its bytes, else its URL. */
-static void
-set_queued_side(FcImageArg *side, const char *name, HeapTuple row, TupleDesc desc,
-				int image_column)
-{
-	bool		isnull;
-	Datum		value = SPI_getbinval(row, desc, image_column, &isnull);
-
-	if (isnull)
-		set_side(side, name, SPI_getbinval(row, desc, image_column + 1, &isnull), TEXTOID);
-	else
-		set_side(side, name, value, BYTEAOID);
-}
-
-/*
- * Read an upload's two image columns.  As the table's owner, in a restricted
- * security context: the lookup may run the owner's code (a domain's check,
- * say), which must not run as the worker's superuser.
- */
-static void
-read_upload_images(const Claimed *c, FcPair *p, MemoryContext context)
-{
-	Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(c->upload_table)),
-										 AccessShareLock, false);
-	AttrNumber	key_attnum = get_attnum(relid, c->key_column);
-	HeapTuple	class_tuple;
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(c->key)};
-	char	   *sql;
-	const char *sides[2] = {"source", "target"};
-	FcImageArg *args[2] = {&p->source, &p->target};
-
-	if (key_attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of %s, the upload's key, no longer exists",
-						c->key_column, c->upload_table)));
-	class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(class_tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(class_tuple))->relowner;
-	ReleaseSysCache(class_tuple);
-
-	sql = psprintf("SELECT %s, %s FROM %s WHERE %s = $1::%s",
-				   quote_identifier(c->source_column), quote_identifier(c->target_column),
-				   c->upload_table, quote_identifier(c->key_column),
-				   format_type_be_qualified(get_atttype(relid, key_attnum)));
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_RESTRICTED_OPERATION);
-	run_sql(sql, 1, types, values, NULL, SPI_OK_SELECT);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("the upload %s %s = %s no longer exists",
-						c->upload_table, quote_identifier(c->key_column), c->key)));
-
-	for (int i = 0; i < 2; i++)
-	{
-		bool		isnull;
-		Datum		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
-		MemoryContext old;
-
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s image is NULL", sides[i]),
-					 errdetail("Column \"%s\" of the upload is NULL.",
-							   i == 0 ? c->source_column : c->target_column)));
-		old = MemoryContextSwitchTo(context);
-		set_side(args[i], sides[i], value, getBaseType(SPI_gettypeid(SPI_tuptable->tupdesc, i + 1)));
-		MemoryContextSwitchTo(old);
-	}
-}
-
-/*
- * read_upload_images() in a subtransaction: an upload that is gone, or a
- * column that changed, fails its request, not the worker.
- */
-static void
-read_upload(const Claimed *c, FcPair *p, MemoryContext context)
-{
-	MemoryContext caller = CurrentMemoryContext;
-	ResourceOwner resowner = CurrentResourceOwner;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(caller);
-	PG_TRY();
-	{
-		read_upload_images(c, p, context);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *error;
-
-		MemoryContextSwitchTo(context);
-		error = CopyErrorData();
-		FlushErrorState();
-		/* Also restores the user id and security context. */
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(context);
-		p->invalid = true;
-		p->error.sqlstate = pstrdup(unpack_sql_state(error->sqlerrcode));
-		p->error.message = error->message;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
-	CurrentResourceOwner = resowner;
-}
-
-/*
- * Mark up to limit due requests running and copy them into context as
- * pairs, checked and ready for fc_batch_run.  Returns how many.
- */
-static int
-claim(int limit, MemoryContext context, FcPair **pairs, Claimed **claimed)
-{
-	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(limit)};
-	MemoryContext old;
-	int			n;
-
-	run_sql("UPDATE facecompare.request SET status = 'running', attempts = attempts + 1, started_at = now() "
-			"WHERE id IN (SELECT id FROM facecompare.request"
-			"             WHERE status = 'pending' AND not_before <= now()"
-			"             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-			"RETURNING id, attempts, merchant_biz_id, source_image, source_url, target_image, target_url,"
-			" upload_table, upload_key_column, upload_key, source_column, target_column",
-			1, types, values, NULL, SPI_OK_UPDATE_RETURNING);
-	n = (int) SPI_processed;
-	old = MemoryContextSwitchTo(context);
-	*pairs = palloc0(sizeof(FcPair) * Max(n, 1));
-	*claimed = palloc0(sizeof(Claimed) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		Claimed    *c = &(*claimed)[i];
-		FcPair	   *p = &(*pairs)[i];
-		bool		isnull;
-
-		c->id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
-		c->attempts = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
-		p->merchant_biz_id = SPI_getvalue(row, desc, 3);
-		c->upload_table = SPI_getvalue(row, desc, 8);
-		if (c->upload_table == NULL)
-		{
-			set_queued_side(&p->source, "source", row, desc, 4);
-			set_queued_side(&p->target, "target", row, desc, 6);
-			continue;
-		}
-		c->key_column = SPI_getvalue(row, desc, 9);
-		c->key = SPI_getvalue(row, desc, 10);
-		c->source_column = SPI_getvalue(row, desc, 11);
-		c->target_column = SPI_getvalue(row, desc, 12);
-	}
-	/* Now that the claim's rows are copied, SPI may run other queries. */
-	for (int i = 0; i < n; i++)
-	{
-		if ((*claimed)[i].upload_table)
-			read_upload(&(*claimed)[i], &(*pairs)[i], context);
-		fc_batch_check_pair(&(*pairs)[i]);
-	}
-	MemoryContextSwitchTo(old);
-	return n;
 }
 
 /* Milliseconds until the next pending request is due (IDLE_POLL_MS if none). */
@@ -440,8 +317,10 @@ ms_until_next_due(void)
 	bool		isnull;
 	Datum		ms;
 
-	run_sql("SELECT (extract(epoch FROM min(not_before) - now()) * 1000)::int8"
-			" FROM facecompare.request WHERE status = 'pending'",
+	run_sql("SELECT (pg_catalog.date_part('epoch', pg_catalog.min(r.not_before)"
+			"        OPERATOR(pg_catalog.-) pg_catalog.now()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8"
+			" FROM facecompare.request AS r"
+			" WHERE r.status OPERATOR(pg_catalog.=) 'pending'::facecompare.request_status",
 			0, NULL, NULL, NULL, SPI_OK_SELECT);
 	ms = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)
@@ -451,15 +330,16 @@ ms_until_next_due(void)
 	return (long) Min(DatumGetInt64(ms), IDLE_POLL_MS);
 }
 
-#define OUTCOME_NARGS 12
+#define OUTCOME_NARGS 13
 
-/* Store a pair's outcome: done, failed, or pending again for a later try. */
+/* Store a request's outcome: done, failed, or pending again for a later try. */
 static void
-store_outcome(const Claimed *c, const FcPair *p)
+store_outcome(const Running *r)
 {
 	static SPIPlanPtr plan = NULL;
+	const FcPair *p = &r->pair;
 	Oid			types[OUTCOME_NARGS] = {INT8OID, TEXTOID, FLOAT8OID, TEXTOID, BOOLOID, TEXTOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, BOOLOID};
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, FLOAT8OID, BOOLOID, BOOLOID};
 	Datum		values[OUTCOME_NARGS] = {0};
 	char		nulls[OUTCOME_NARGS];
 	const char *status;
@@ -467,15 +347,17 @@ store_outcome(const Claimed *c, const FcPair *p)
 
 	if (plan == NULL)
 	{
-		plan = SPI_prepare("UPDATE facecompare.request SET"
+		plan = SPI_prepare("UPDATE facecompare.request AS r SET"
 						   " status = $2::facecompare.request_status,"
-						   " not_before = now() + make_interval(secs => $3 / 1000),"
-						   " finished_at = CASE WHEN $2 = 'pending' THEN NULL ELSE clock_timestamp() END,"
-						   " transaction_id = $4, passed = $5, score = $6::numeric, request_id = $7,"
+						   " not_before = pg_catalog.now() OPERATOR(pg_catalog.+)"
+						   "  pg_catalog.make_interval(secs => $3 OPERATOR(pg_catalog./) 1000),"
+						   " finished_at = CASE WHEN $12 THEN NULL ELSE pg_catalog.clock_timestamp() END,"
+						   " transaction_id = $4, passed = $5, score = $6::pg_catalog.numeric, request_id = $7,"
 						   " error_sqlstate = $8, error_code = $9, error_message = $10, latency_ms = $11,"
-						   " source_image = CASE WHEN $2 = 'pending' OR $12 THEN source_image END,"
-						   " target_image = CASE WHEN $2 = 'pending' OR $12 THEN target_image END "
-						   "WHERE id = $1 AND status = 'running'",
+						   " source_image = CASE WHEN $12 OR $13 THEN r.source_image END,"
+						   " target_image = CASE WHEN $12 OR $13 THEN r.target_image END "
+						   "WHERE r.id OPERATOR(pg_catalog.=) $1"
+						   " AND r.status OPERATOR(pg_catalog.=) 'running'::facecompare.request_status",
 						   OUTCOME_NARGS, types);
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "facecompare worker: could not prepare the outcome update: %s",
@@ -484,10 +366,10 @@ store_outcome(const Claimed *c, const FcPair *p)
 
 	if (p->ok)
 		status = "done";
-	else if (p->retryable && c->attempts < worker_max_attempts)
+	else if (p->retryable && r->attempts < worker_max_attempts)
 	{
 		status = "pending";
-		retry_ms = fc_backoff_delay_ms(fc_max_retries + c->attempts, p->throttled);
+		retry_ms = fc_backoff_delay_ms(fc_max_retries + r->attempts, p->throttled);
 	}
 	else
 		status = "failed";
@@ -495,7 +377,7 @@ store_outcome(const Claimed *c, const FcPair *p)
 	memset(nulls, 'n', sizeof(nulls));
 #define SET_ARG(i, datum) do { values[(i) - 1] = (datum); nulls[(i) - 1] = ' '; } while (0)
 #define SET_TEXT(i, str) do { if (str) SET_ARG(i, CStringGetTextDatum(str)); } while (0)
-	SET_ARG(1, Int64GetDatum(c->id));
+	SET_ARG(1, Int64GetDatum(r->id));
 	SET_TEXT(2, status);
 	SET_ARG(3, Float8GetDatum(retry_ms));
 	if (p->ok)
@@ -510,103 +392,293 @@ store_outcome(const Claimed *c, const FcPair *p)
 	SET_TEXT(10, p->error.message);
 	if (p->first_sent_at != 0)
 		SET_ARG(11, Float8GetDatum((p->decided_at - p->first_sent_at) / 1000.0));
-	SET_ARG(12, BoolGetDatum(keep_images));
+	SET_ARG(12, BoolGetDatum(strcmp(status, "pending") == 0));
+	SET_ARG(13, BoolGetDatum(keep_images));
 #undef SET_TEXT
 #undef SET_ARG
 
 	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "facecompare worker: could not store the outcome of request " INT64_FORMAT, c->id);
+		elog(ERROR, "facecompare worker: could not store the outcome of request " INT64_FORMAT, r->id);
 	/* Gone or no longer running (deleted, reset by hand): nothing to tell. */
 	if (SPI_processed == 1 && strcmp(status, "pending") != 0)
-		notify_finished(c->id);
+		notify_finished(r->id);
+}
+
+/* Forget a request once its outcome is stored. */
+static void
+release(Running *r)
+{
+	MemoryContextDelete(r->context);
+	memset(r, 0, sizeof(Running));
+	nrunning--;
 }
 
 /*
- * One round: claim due requests, run them, store their outcomes.  Returns
- * how long to sleep before the next round (0: go on at once).
+ * One side of a claimed pair from the claim's columns (length, bytes or
+ * head, URL), copied into the request's context.  A picture over the limit
+ * came back as its head only: the checks need no more to refuse it.
+ * Returns false when the side has neither bytes nor a URL.
  */
-static long
-work_once(MemoryContext context, bool *recovered, TimestampTz *last_expired)
+static bool
+set_claimed_side(FcImageArg *side, const char *name, HeapTuple row, TupleDesc desc, int first)
 {
-	int			limit = 2 * Min(fc_max_concurrency, FC_MAX_CONCURRENCY);
-	FcPair	   *pairs;
-	Claimed    *claimed;
+	bool		len_null,
+				bytes_null,
+				url_null;
+	Datum		len = SPI_getbinval(row, desc, first, &len_null);
+	Datum		bytes = SPI_getbinval(row, desc, first + 1, &bytes_null);
+	Datum		url = SPI_getbinval(row, desc, first + 2, &url_null);
+
+	side->side = name;
+	side->is_url = bytes_null;
+	if (!bytes_null)
+	{
+		bytea	   *copy = DatumGetByteaPCopy(bytes);
+
+		side->bytes = VARDATA(copy);
+		side->len = len_null ? 0 : (size_t) DatumGetInt32(len);
+	}
+	else if (!url_null)
+		side->url = TextDatumGetCString(url);
+	else
+		return false;
+	return true;
+}
+
+/*
+ * Claim up to limit due requests, commit them as running and hand them to
+ * the batch.  *next_claim gets when to look again if fewer were due.
+ */
+static void
+claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next_claim)
+{
+	Oid			types[2] = {INT4OID, INT4OID};
+	Datum		values[2] = {Int32GetDatum(limit), Int32GetDatum(FC_MAX_ENCODED_PICTURE / 4 * 3)};
+	Running    *claimed[FC_MAX_CONCURRENCY];
 	int			n;
-	long		sleep_ms = 0;
-	MemoryContext old;
 
-	begin_sql("facecompare worker: looking for requests");
-	if (!queue_exists())
-	{
-		end_sql();
-		return IDLE_POLL_MS;
-	}
-	if (!*recovered)
-	{
-		recover_interrupted();
-		*recovered = true;
-	}
-	/* Every minute, or twice per retention period if that is shorter. */
-	if (retention_s > 0 &&
-		TimestampDifferenceExceeds(*last_expired, GetCurrentTimestamp(),
-								   (int) Min((int64) EXPIRE_EVERY_MS, retention_s * (int64) 500)))
-	{
-		expire_finished();
-		*last_expired = GetCurrentTimestamp();
-	}
-	n = claim(limit, context, &pairs, &claimed);
-	if (n == 0)
-		sleep_ms = ms_until_next_due();
-	end_sql();
-	if (n == 0)
-		return sleep_ms;
-
-	/* The claim is committed: the requests are running, visibly. */
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	pgstat_report_activity(STATE_RUNNING, "facecompare worker: running requests");
-	old = MemoryContextSwitchTo(context);
-	fc_batch_run(pairs, n, false);
-	MemoryContextSwitchTo(old);
-
-	begin_sql("facecompare worker: storing outcomes");
+	run_sql("UPDATE facecompare.request AS r SET status = 'running'::facecompare.request_status,"
+			" attempts = r.attempts OPERATOR(pg_catalog.+) 1, started_at = pg_catalog.now() "
+			"WHERE r.id OPERATOR(pg_catalog.=) ANY (SELECT q.id FROM facecompare.request AS q"
+			"  WHERE q.status OPERATOR(pg_catalog.=) 'pending'::facecompare.request_status"
+			"    AND q.not_before OPERATOR(pg_catalog.<=) pg_catalog.now()"
+			"  ORDER BY q.id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+			"RETURNING r.id, r.attempts, r.merchant_biz_id,"
+			" pg_catalog.octet_length(r.source_image),"
+			" CASE WHEN pg_catalog.octet_length(r.source_image) OPERATOR(pg_catalog.<=) $2 THEN r.source_image"
+			"  ELSE pg_catalog.substr(r.source_image, 1, 16) END,"
+			" r.source_url,"
+			" pg_catalog.octet_length(r.target_image),"
+			" CASE WHEN pg_catalog.octet_length(r.target_image) OPERATOR(pg_catalog.<=) $2 THEN r.target_image"
+			"  ELSE pg_catalog.substr(r.target_image, 1, 16) END,"
+			" r.target_url",
+			2, types, values, NULL, SPI_OK_UPDATE_RETURNING);
+	n = (int) SPI_processed;
 	for (int i = 0; i < n; i++)
-		store_outcome(&claimed[i], &pairs[i]);
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Running    *r = NULL;
+		MemoryContext old;
+		bool		isnull;
+
+		for (int slot = 0; slot < FC_MAX_CONCURRENCY && r == NULL; slot++)
+			if (running[slot].context == NULL)
+				r = &running[slot];
+		if (r == NULL)
+			elog(ERROR, "facecompare worker: claimed more requests than it can run");
+		r->context = AllocSetContextCreate(worker_context, "facecompare queued request",
+										   ALLOCSET_SMALL_SIZES);
+		nrunning++;
+		old = MemoryContextSwitchTo(r->context);
+		r->id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		r->attempts = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
+		r->pair.context = r->context;
+		r->pair.merchant_biz_id = SPI_getvalue(row, desc, 3);
+		for (int side = 0; side < 2; side++)
+			if (!set_claimed_side(side == 0 ? &r->pair.source : &r->pair.target,
+								  side == 0 ? "source" : "target", row, desc, 4 + 3 * side) &&
+				!r->pair.invalid)
+			{
+				/* Only a row written by hand can lack an image now. */
+				r->pair.invalid = true;
+				r->pair.error.sqlstate = pstrdup("22023");
+				r->pair.error.message = psprintf("%s image is NULL", side == 0 ? "source" : "target");
+			}
+		fc_batch_check_pair(&r->pair);
+		MemoryContextSwitchTo(old);
+		claimed[i] = r;
+	}
+	/* A request that fails the checks now (queued by hand) ends at once. */
+	for (int i = 0; i < n; i++)
+	{
+		if (!claimed[i]->pair.invalid)
+			continue;
+		claimed[i]->pair.decided_at = GetCurrentTimestamp();
+		store_outcome(claimed[i]);
+		release(claimed[i]);
+		claimed[i] = NULL;
+	}
+	*next_claim = n < limit
+		? TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms_until_next_due())
+		: 0;
 	end_sql();
-	return 0;
+
+	/* Sent only now that the claim is committed. */
+	for (int i = 0; i < n; i++)
+		if (claimed[i])
+			fc_batch_add(batch, &claimed[i]->pair);
+}
+
+/* Store what the batch decided, each outcome as soon as it is known. */
+static void
+store_decided(FcPair **decided, int ndecided)
+{
+	begin_sql("facecompare worker: storing outcomes");
+	for (int i = 0; i < ndecided; i++)
+		store_outcome((Running *) decided[i]);
+	end_sql();
+	for (int i = 0; i < ndecided; i++)
+		release((Running *) decided[i]);
+}
+
+/*
+ * The batch the requests run in, made when there is work; NULL, with the
+ * reason logged once, while no credentials are set.
+ */
+static FcBatch *
+make_batch(MemoryContext batch_context, bool *warned)
+{
+	FcBatch    *batch = NULL;
+	MemoryContext old = MemoryContextSwitchTo(batch_context);
+
+	PG_TRY();
+	{
+		batch = fc_batch_create(false);
+		*warned = false;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(batch_context);
+		error = CopyErrorData();
+		if (error->sqlerrcode != ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION)
+			PG_RE_THROW();
+		FlushErrorState();
+		if (!*warned)
+			ereport(LOG,
+					(errmsg("facecompare worker: %s; queued requests wait", error->message),
+					 error->hint ? errhint("%s", error->hint) : 0));
+		*warned = true;
+		MemoryContextReset(batch_context);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	return batch;
 }
 
 void
 facecompare_worker_main(Datum arg)
 {
-	MemoryContext context;
+	MemoryContext worker_context;
+	MemoryContext batch_context;
+	FcBatch    *batch = NULL;
+	FcPair	   *decided[FC_MAX_CONCURRENCY];
 	bool		recovered = false;
+	bool		warned_credentials = false;
 	TimestampTz last_expired = 0;
+	TimestampTz next_claim = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(fc_worker_database, NULL, 0);
+	pin_session_settings();
 	publish_latch();
-	context = AllocSetContextCreate(TopMemoryContext, "facecompare worker round",
-									ALLOCSET_DEFAULT_SIZES);
+	worker_context = AllocSetContextCreate(TopMemoryContext, "facecompare worker",
+										   ALLOCSET_DEFAULT_SIZES);
+	batch_context = AllocSetContextCreate(TopMemoryContext, "facecompare worker batch",
+										  ALLOCSET_DEFAULT_SIZES);
 
 	for (;;)
 	{
-		long		sleep_ms;
+		int			limit = Min(fc_max_concurrency, FC_MAX_CONCURRENCY);
+		TimestampTz now;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/* New credentials or endpoint: a new batch once this one is idle. */
+			if (batch && fc_batch_undecided(batch) == 0)
+			{
+				MemoryContextReset(batch_context);
+				batch = NULL;
+			}
+			else if (batch)
+				fc_batch_reconfigure(batch);
+			next_claim = 0;
 		}
-		sleep_ms = work_once(context, &recovered, &last_expired);
-		MemoryContextReset(context);
-		if (sleep_ms > 0)
+		if (take_work_queued())
+			next_claim = 0;
+
+		now = GetCurrentTimestamp();
+		if (nrunning < limit && now >= next_claim)
+		{
+			begin_sql("facecompare worker: looking for requests");
+			if (!queue_exists())
+			{
+				end_sql();
+				next_claim = TimestampTzPlusMilliseconds(now, IDLE_POLL_MS);
+			}
+			else
+			{
+				if (!recovered)
+				{
+					recover_interrupted();
+					recovered = true;
+				}
+				/* Every minute, or twice per retention period if shorter. */
+				if (retention_s > 0 &&
+					TimestampDifferenceExceeds(last_expired, now,
+											   (int) Min((int64) EXPIRE_EVERY_MS, retention_s * (int64) 500)))
+				{
+					expire_finished();
+					last_expired = now;
+				}
+				if (batch == NULL)
+					batch = make_batch(batch_context, &warned_credentials);
+				if (batch)
+					claim(limit - nrunning, batch, worker_context, &next_claim);
+				else
+				{
+					end_sql();
+					next_claim = TimestampTzPlusMilliseconds(now, IDLE_POLL_MS);
+				}
+			}
+		}
+
+		if (nrunning > 0)
+		{
+			int			ndecided;
+
+			pgstat_report_activity(STATE_RUNNING, "facecompare worker: running requests");
+			ndecided = fc_batch_step(batch, STEP_MS, decided);
+			if (ndecided > 0)
+				store_decided(decided, ndecided);
+			continue;
+		}
+
+		/* Nothing running: sleep until woken, or until work is due. */
+		pgstat_report_activity(STATE_IDLE, NULL);
+		now = GetCurrentTimestamp();
+		if (next_claim > now)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 sleep_ms, PG_WAIT_EXTENSION);
+							 Min(IDLE_POLL_MS, (next_claim - now + 999) / 1000),
+							 PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
 	}
