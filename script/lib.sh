@@ -98,6 +98,7 @@ fc_start_cluster() {
 
 # fc_run_tap: run test/t/*.pl (PostgreSQL's TAP modules) as the server's OS
 # user, in a scratch copy it may write to; prints the TAP stream.
+# FC_TAP_FILES (say "t/003_queue.pl") runs only those, while working on them.
 fc_run_tap() {
 	local pgxs_dir
 	pgxs_dir=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/../.." && pwd)
@@ -109,7 +110,7 @@ fc_run_tap() {
 	(cd "$FC_WORK/tap" && as_pg env PATH="$PG_BINDIR:$PATH" TESTDIR="$FC_WORK/tap" \
 		PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" \
 		FC_ROOT="$FC_ROOT" FC_EMULATOR="$EMULATOR" FC_FIXTURES="$FC_WORK/fixtures" \
-		prove -v -I "$pgxs_dir/src/test/perl" -I perl t/*.pl)
+		prove -v -I "$pgxs_dir/src/test/perl" -I perl ${FC_TAP_FILES:-t/*.pl})
 }
 
 # fc_start_regress_env: the emulators and the cluster the regression suite

@@ -301,7 +301,7 @@ expire_finished(void)
 			" WHERE (q.status OPERATOR(pg_catalog.=) 'done'::facecompare.request_status"
 			"        OR q.status OPERATOR(pg_catalog.=) 'failed'::facecompare.request_status)"
 			"   AND q.finished_at OPERATOR(pg_catalog.<)"
-			"       pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1)"
+			"       (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))"
 			" LIMIT $2)",
 			2, types, values, NULL, SPI_OK_DELETE);
 	if (SPI_processed > 0)

@@ -33,4 +33,8 @@ sub stop_emulators
 	@running = ();
 }
 
+# A test that dies early must not leave its emulators running: they would
+# hold whatever its caller holds (a lock, a terminal) for ever.
+END { stop_emulators(); }
+
 1;
