@@ -1,27 +1,49 @@
 /*
  * redact.c
- *		Keep the values of the secret settings out of the server log.
+ *		Keep the values of the secret settings out of the server log and
+ *		pg_stat_activity.
  *
- * PostgreSQL itself logs a secret in plain text in two places we cannot turn
- * off: the postmaster's "parameter ... changed to ..." line after a reload
- * (so ALTER SYSTEM SET facecompare.access_key_secret + pg_reload_conf() would
- * write it to the log), and any statement text that sets it (log_statement,
- * log_min_duration_statement, or the STATEMENT line of an error).  A log
- * hook cuts a message right after a secret setting's name where a value
- * follows it ("= v", "TO v", ", v", "changed to v"), cuts logged statement
- * text that names one anywhere, and hides such a statement from error
- * reports.
- * It works in the processes that loaded the library, so with the documented
- * set-up (shared_preload_libraries) in the postmaster and every backend.
+ * PostgreSQL itself logs a secret in plain text in places we cannot turn
+ * off: the postmaster's "parameter ... changed to ..." line after a reload,
+ * any statement text that sets it (log_statement, log_min_duration_statement,
+ * the STATEMENT line of an error, the extended protocol's "parameters: $1 =
+ * ..." detail), and pg_stat_activity, which keeps an idle session's last
+ * statement.  A log hook therefore
+ *
+ *	- cuts a message right after a secret setting's name where a value
+ *	  follows it ("= v", "TO v", ", v", "changed to v");
+ *	- replaces logged statement text that names one, however spelt (a small
+ *	  SQL scanner below reads comments, quoted and U& identifiers, every kind
+ *	  of string literal, and names split across literals), and hides such a
+ *	  statement, and its parameters, from error reports;
+ *	- masks the current value of each secret, and the last value its check
+ *	  hook saw, wherever it appears.
+ *
+ * Hooks on parse analysis, utility statements and the settings' check hooks
+ * overwrite this backend's pg_stat_activity text when a statement names or
+ * sets a secret.  All of it works in the processes that loaded the library,
+ * so with the documented set-up (shared_preload_libraries) in the postmaster
+ * and every backend.
  *
  * The scanner and the in-place editors come first and use no PostgreSQL
- * header, so the unit tests build this file with -DFC_REDACT_PURE.
+ * header, so the unit tests build this file with -DFC_REDACT_PURE.  Nothing
+ * here may raise an ERROR or allocate more than a message's size: the log
+ * hook runs inside error reporting.
  */
 #ifndef FC_REDACT_PURE
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "commands/prepare.h"
+#include "nodes/parsenodes.h"
+#include "parser/analyze.h"
+#include "parser/parser.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/backend_status.h"
 #include "utils/elog.h"
+#include "utils/guc.h"
+#include "utils/plancache.h"
 #else
 #include <stdio.h>
 #include <string.h>
@@ -642,12 +664,160 @@ fc_mask_value(char *text, const char *value)
 
 #ifndef FC_REDACT_PURE
 
-static const char *const secret_settings[] = {
+static const char *const secret_settings[FC_SECRET_COUNT] = {
 	"facecompare.access_key_secret",
 	"facecompare.security_token",
 };
 
+/* Values shorter than this are not masked: they would mask everything. */
+#define MIN_VALUE_LEN 8
+/* FcSqlScan.names bit: EXECUTEs a statement we could not look up. */
+#define NAMES_UNKNOWN (1u << FC_SECRET_COUNT)
+
 static emit_log_hook_type prev_emit_log_hook = NULL;
+static post_parse_analyze_hook_type prev_post_parse_analyze_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
+
+/*
+ * The last value each secret's check hook saw (malloc'd), when it may not
+ * be the current one yet: ALTER SYSTEM before a reload, a SET that failed.
+ * One per setting, wiped when replaced.
+ */
+static char *seen_values[FC_SECRET_COUNT];
+static uint64 seen_generation = 0;
+
+/* Values to mask: the current ones and the ones just seen. */
+typedef struct KnownValues
+{
+	const char *current[FC_SECRET_COUNT];
+	const char *values[2 * FC_SECRET_COUNT];
+	int			n;
+} KnownValues;
+
+/* What debug_query_string holds, worked out once per statement. */
+typedef struct StatementInfo
+{
+	bool		valid;
+	const char *text;
+	TimestampTz start;
+	uint64		generation;
+	const char *current[FC_SECRET_COUNT];
+	size_t		len;
+	unsigned	names;			/* spelt names, NAMES_UNKNOWN */
+	bool		has_value;		/* holds a known value */
+	bool		activity_redacted;
+} StatementInfo;
+
+static StatementInfo statement;
+
+static void
+add_value(KnownValues *kv, const char *value)
+{
+	if (value == NULL || strlen(value) < MIN_VALUE_LEN)
+		return;
+	for (int i = 0; i < kv->n; i++)
+		if (strcmp(kv->values[i], value) == 0)
+			return;
+	kv->values[kv->n++] = value;
+}
+
+static void
+known_values(KnownValues *kv)
+{
+	kv->n = 0;
+	for (int i = 0; i < FC_SECRET_COUNT; i++)
+	{
+		/* The raw value: GetConfigOption does not call the show hook. */
+		kv->current[i] = GetConfigOption(secret_settings[i], true, false);
+		add_value(kv, kv->current[i]);
+	}
+	for (int i = 0; i < FC_SECRET_COUNT; i++)
+		add_value(kv, seen_values[i]);
+}
+
+static bool
+holds_known_value(const char *text, const KnownValues *kv)
+{
+	for (int i = 0; i < kv->n; i++)
+		if (strstr(text, kv->values[i]) != NULL)
+			return true;
+	return false;
+}
+
+static void
+mask_known_values(char *text, const KnownValues *kv)
+{
+	if (text == NULL)
+		return;
+	for (int i = 0; i < kv->n; i++)
+		fc_mask_value(text, kv->values[i]);
+}
+
+/* The secret settings SQL text names, following its EXECUTEs once. */
+static unsigned
+names_in(const char *text, size_t len)
+{
+	FcSqlScan	scan;
+	unsigned	names;
+
+	fc_scan_sql(text, len, standard_conforming_strings, &scan);
+	names = scan.names;
+	if (scan.execute_unknown)
+		names |= NAMES_UNKNOWN;
+	for (int i = 0; i < scan.nexecute; i++)
+	{
+		PreparedStatement *prepared = FetchPreparedStatement(scan.execute[i], false);
+		FcSqlScan	inner;
+		const char *source;
+
+		if (prepared == NULL || prepared->plansource == NULL ||
+			(source = prepared->plansource->query_string) == NULL)
+			continue;
+		fc_scan_sql(source, strlen(source), standard_conforming_strings, &inner);
+		names |= inner.names;
+	}
+	return names;
+}
+
+/* "names facecompare.access_key_secret", for a redaction note. */
+static const char *
+describe(unsigned names)
+{
+	if (names & (1u << FC_SECRET_ACCESS_KEY_SECRET))
+		return "names facecompare.access_key_secret";
+	if (names & (1u << FC_SECRET_SECURITY_TOKEN))
+		return "names facecompare.security_token";
+	if (names & NAMES_UNKNOWN)
+		return "may name a secret setting";
+	return "holds the value of a secret setting";
+}
+
+/* What the current top-level statement holds, or NULL outside one. */
+static StatementInfo *
+current_statement(const KnownValues *kv)
+{
+	const char *text = debug_query_string;
+	TimestampTz start;
+
+	if (text == NULL)
+		return NULL;
+	start = GetCurrentStatementStartTimestamp();
+	if (statement.valid && statement.text == text && statement.start == start &&
+		statement.generation == seen_generation &&
+		memcmp(statement.current, kv->current, sizeof(kv->current)) == 0)
+		return &statement;
+
+	statement.valid = true;
+	statement.text = text;
+	statement.start = start;
+	statement.generation = seen_generation;
+	memcpy(statement.current, kv->current, sizeof(kv->current));
+	statement.len = strlen(text);
+	statement.names = names_in(text, statement.len);
+	statement.has_value = holds_known_value(text, kv);
+	statement.activity_redacted = false;
+	return &statement;
+}
 
 /* Where text first names a secret setting (any case), or NULL; sets *name_len. */
 static const char *
@@ -659,11 +829,11 @@ find_secret_setting(const char *text, size_t *name_len)
 		return NULL;
 	for (size_t i = 0; i < lengthof(secret_settings); i++)
 	{
-		const char *at = strcasestr(text, secret_settings[i]);
+		const char *found = strcasestr(text, secret_settings[i]);
 
-		if (at != NULL && (first == NULL || at < first))
+		if (found != NULL && (first == NULL || found < first))
 		{
-			first = at;
+			first = found;
 			*name_len = strlen(secret_settings[i]);
 		}
 	}
@@ -693,30 +863,44 @@ quotes_statement(const char *message)
 }
 
 /*
- * Cut text right after the first mention of a secret setting that is
- * followed by a value.  Statement text (whole) that names one anywhere is
- * dropped entirely, since there the value may come first (UPDATE pg_settings
- * SET setting = '...' WHERE name = '...'); a "statement: " label is kept.
+ * Where the statement text starts in a line quotes_statement() accepts:
+ * after "statement: ", or after "execute|bind|parse <name>: ", each maybe
+ * behind "duration: N ms  ".  0 when there is none.  An early ": " in a
+ * name only makes the label shorter, never longer.
  */
+static size_t
+statement_label_end(const char *message)
+{
+	const char *p = message;
+	const char *colon;
+
+	if (strncmp(p, "duration: ", 10) == 0)
+	{
+		if ((p = strstr(p + 10, " ms  ")) == NULL)
+			return 0;
+		p += 5;
+	}
+	if (strncmp(p, "statement: ", 11) == 0)
+		return p + 11 - message;
+	if ((strncmp(p, "execute ", 8) == 0 || strncmp(p, "bind ", 5) == 0 ||
+		 strncmp(p, "parse ", 6) == 0) &&
+		(colon = strstr(p, ": ")) != NULL)
+		return colon + 2 - message;
+	return 0;
+}
+
+/* Cut text right after the first mention of a secret setting followed by a value. */
 static char *
-redact(char *text, bool whole)
+cut_after_name(char *text)
 {
 	const char *scan = text;
-	const char *at;
+	const char *found;
 	size_t		name_len;
 
-	while ((at = find_secret_setting(scan, &name_len)) != NULL)
+	while ((found = find_secret_setting(scan, &name_len)) != NULL)
 	{
-		const char *rest = at + name_len;
+		const char *rest = found + name_len;
 
-		if (whole)
-		{
-			const char *label = strstr(text, "statement: ");
-			int			keep = label ? (int) (label - text) + 11 : 0;
-
-			return psprintf("%.*s[statement redacted by facecompare: it names %.*s]",
-							keep, text, (int) name_len, at);
-		}
 		if (value_follows(rest))
 		{
 			size_t		keep = rest - text;
@@ -730,33 +914,279 @@ redact(char *text, bool whole)
 	return text;
 }
 
-static void
-redact_secrets(ErrorData *edata)
+/*
+ * Cut parameter values ("$1 = '...'") from a detail or context line of a
+ * statement that names a secret: the extended protocol sends values apart.
+ */
+static char *
+cut_parameters(char *text)
 {
-	size_t		name_len;
+	for (const char *p = strchr(text, '$'); p != NULL; p = strchr(p + 1, '$'))
+	{
+		const char *q = p + 1;
+
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q > p + 1 && strncmp(q, " = ", 3) == 0)
+			return psprintf("%.*s[parameters redacted by facecompare]", (int) (p - text), text);
+	}
+	return text;
+}
+
+/* A message: statement lines by the scanner, others by cut_after_name. */
+static char *
+redact_message(char *message, const KnownValues *kv, const StatementInfo *st,
+			   bool *sensitive)
+{
+	size_t		len = strlen(message);
+	size_t		keep;
+	unsigned	names;
+
+	/*
+	 * A line that ends with the current statement quotes it, whatever the
+	 * language of its label; otherwise know the English labels.
+	 */
+	if (st != NULL && st->len > 0 && len >= st->len &&
+		memcmp(message + len - st->len, st->text, st->len) == 0)
+	{
+		keep = len - st->len;
+		names = st->names;
+	}
+	else if (quotes_statement(message))
+	{
+		keep = statement_label_end(message);
+		names = names_in(message + keep, len - keep);
+	}
+	else
+	{
+		message = cut_after_name(message);
+		mask_known_values(message, kv);
+		return message;
+	}
+
+	if (names != 0)
+	{
+		*sensitive = true;
+		return psprintf("%.*s[statement redacted by facecompare: it %s]",
+						(int) keep, message, describe(names));
+	}
+	if (holds_known_value(message, kv))
+	{
+		*sensitive = true;
+		mask_known_values(message, kv);
+	}
+	return message;
+}
+
+static char *
+redact_detail(char *detail, const KnownValues *kv, bool sensitive)
+{
+	if (detail == NULL)
+		return NULL;
+	if (strncmp(detail, "prepare: ", 9) == 0)
+	{
+		unsigned	names = names_in(detail + 9, strlen(detail + 9));
+
+		if (names != 0)
+			return psprintf("prepare: [statement redacted by facecompare: it %s]",
+							describe(names));
+	}
+	if (sensitive)
+		detail = cut_parameters(detail);
+	detail = cut_after_name(detail);
+	mask_known_values(detail, kv);
+	return detail;
+}
+
+/*
+ * A context: its lines may quote an inner statement over several lines, so
+ * one that names a secret anywhere goes whole.
+ */
+static char *
+redact_context(char *context, const KnownValues *kv, bool sensitive)
+{
+	unsigned	names;
+
+	if (context == NULL)
+		return NULL;
+	names = names_in(context, strlen(context));
+	if (names != 0)
+		return psprintf("[context redacted by facecompare: it %s]", describe(names));
+	if (sensitive)
+		context = cut_parameters(context);
+	mask_known_values(context, kv);
+	return context;
+}
+
+static void
+redact_log(ErrorData *edata)
+{
+	KnownValues kv;
+	StatementInfo *st;
+	bool		sensitive;
+
+	known_values(&kv);
+	st = current_statement(&kv);
+	sensitive = st != NULL && (st->names != 0 || st->has_value);
 
 	if (edata->message)
-		edata->message = redact(edata->message, quotes_statement(edata->message));
-	if (edata->detail)
-		edata->detail = redact(edata->detail, false);
-	if (edata->detail_log)
-		edata->detail_log = redact(edata->detail_log, false);
-	if (edata->context)
-		edata->context = redact(edata->context, false);
+		edata->message = redact_message(edata->message, &kv, st, &sensitive);
+	edata->detail = redact_detail(edata->detail, &kv, sensitive);
+	edata->detail_log = redact_detail(edata->detail_log, &kv, sensitive);
+	mask_known_values(edata->hint, &kv);
+	edata->context = redact_context(edata->context, &kv, sensitive);
 	if (edata->internalquery)
-		edata->internalquery = redact(edata->internalquery, true);
-	if (find_secret_setting(debug_query_string, &name_len) != NULL)
+	{
+		unsigned	names = names_in(edata->internalquery, strlen(edata->internalquery));
+
+		if (names != 0)
+		{
+			edata->internalquery = psprintf("[query redacted by facecompare: it %s]",
+											describe(names));
+			edata->internalpos = 0;
+		}
+		else
+			mask_known_values(edata->internalquery, &kv);
+	}
+	/* The STATEMENT line cannot be edited, only left out. */
+	if (sensitive)
 		edata->hide_stmt = true;
 
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }
 
+/*
+ * Show a note instead of this statement in pg_stat_activity, which keeps it
+ * while the session is idle.  The query id survives.
+ */
+static void
+redact_activity(const char *why)
+{
+	uint64		query_id = pgstat_get_my_query_id();
+	char		note[128];
+
+	snprintf(note, sizeof(note), "[statement redacted by facecompare: it %s]", why);
+	pgstat_report_activity(STATE_RUNNING, note);
+	pgstat_report_query_id(query_id, true);
+}
+
+static void
+redact_activity_after_parse(ParseState *pstate, Query *query, JumbleState *jstate)
+{
+	KnownValues kv;
+	StatementInfo *st;
+
+	if (prev_post_parse_analyze_hook)
+		prev_post_parse_analyze_hook(pstate, query, jstate);
+
+	known_values(&kv);
+	st = current_statement(&kv);
+	if (st != NULL && (st->names != 0 || st->has_value) && !st->activity_redacted)
+	{
+		redact_activity(describe(st->names));
+		st->activity_redacted = true;
+	}
+}
+
+/* The setting a utility statement sets, or NULL. */
+static const char *
+utility_setting(Node *parsetree)
+{
+	VariableSetStmt *set = NULL;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_VariableSetStmt:
+			set = (VariableSetStmt *) parsetree;
+			break;
+		case T_AlterSystemStmt:
+			set = ((AlterSystemStmt *) parsetree)->setstmt;
+			break;
+		case T_AlterRoleSetStmt:
+			set = ((AlterRoleSetStmt *) parsetree)->setstmt;
+			break;
+		case T_AlterDatabaseSetStmt:
+			set = ((AlterDatabaseSetStmt *) parsetree)->setstmt;
+			break;
+		default:
+			break;
+	}
+	return set != NULL ? set->name : NULL;
+}
+
+/*
+ * The parser has already turned any spelling into the canonical name, so
+ * ALTER SYSTEM SET facecompare . access_key_secret is caught here even
+ * though its check hook runs with source PGC_S_FILE, as on a reload.
+ * Before running it: an error must not leave the text shown either.
+ */
+static void
+redact_activity_of_utility(PlannedStmt *pstmt, const char *queryString,
+						   bool readOnlyTree, ProcessUtilityContext context,
+						   ParamListInfo params, QueryEnvironment *queryEnv,
+						   DestReceiver *dest, QueryCompletion *qc)
+{
+	const char *name = utility_setting(pstmt->utilityStmt);
+
+	if (name != NULL)
+	{
+		for (int i = 0; i < FC_SECRET_COUNT; i++)
+			if (pg_strcasecmp(name, secret_settings[i]) == 0)
+			{
+				redact_activity(i == FC_SECRET_ACCESS_KEY_SECRET
+								? "sets facecompare.access_key_secret"
+								: "sets facecompare.security_token");
+				break;
+			}
+	}
+
+	if (prev_ProcessUtility_hook)
+		prev_ProcessUtility_hook(pstmt, queryString, readOnlyTree, context,
+								 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+static void
+forget_seen_value(FcSecretSetting which)
+{
+	if (seen_values[which] == NULL)
+		return;
+	explicit_bzero(seen_values[which], strlen(seen_values[which]));
+	free(seen_values[which]);
+	seen_values[which] = NULL;
+	seen_generation++;
+}
+
+/* Called from check hooks: malloc, not palloc, and never an error. */
+void
+fc_redact_note_secret(FcSecretSetting which, const char *value, bool in_session)
+{
+	if (value == NULL || strlen(value) < MIN_VALUE_LEN)
+		forget_seen_value(which);
+	else if (seen_values[which] == NULL || strcmp(seen_values[which], value) != 0)
+	{
+		forget_seen_value(which);
+		seen_values[which] = strdup(value);
+		seen_generation++;
+	}
+	if (in_session && debug_query_string != NULL)
+		redact_activity(which == FC_SECRET_ACCESS_KEY_SECRET
+						? "sets facecompare.access_key_secret"
+						: "sets facecompare.security_token");
+}
+
 void
 fc_redact_init(void)
 {
 	prev_emit_log_hook = emit_log_hook;
-	emit_log_hook = redact_secrets;
+	emit_log_hook = redact_log;
+	prev_post_parse_analyze_hook = post_parse_analyze_hook;
+	post_parse_analyze_hook = redact_activity_after_parse;
+	prev_ProcessUtility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = redact_activity_of_utility;
 }
 
 #endif							/* FC_REDACT_PURE */

@@ -1,6 +1,7 @@
 /*
  * redact.h
- *		Keep the values of the secret settings out of the server log.
+ *		Keep the values of the secret settings out of the server log and
+ *		pg_stat_activity.
  *
  * The scanner and the in-place editors below are pure (no PostgreSQL
  * header), so the unit tests build them with -DFC_REDACT_PURE.
@@ -55,8 +56,16 @@ extern bool fc_mask_value(char *text, const char *value);
 
 #ifndef FC_REDACT_PURE
 
-/* Install the log hook; called once from _PG_init. */
+/* Install the hooks; called once from _PG_init. */
 extern void fc_redact_init(void);
+
+/*
+ * The check hook of a secret setting saw value: remember it until the next
+ * one, and when it was set in this session, hide the statement from
+ * pg_stat_activity.
+ */
+extern void fc_redact_note_secret(FcSecretSetting which, const char *value,
+								  bool in_session);
 
 #endif							/* FC_REDACT_PURE */
 
