@@ -1,7 +1,7 @@
 /*
  * redact.c
- *		Keep the values of the secret settings out of the server log and
- *		pg_stat_activity.
+ *		Keep the values of the secret settings, and image bytes, out of the
+ *		server log and pg_stat_activity.
  *
  * PostgreSQL itself logs a secret in plain text in places we cannot turn
  * off: the postmaster's "parameter ... changed to ..." line after a reload,
@@ -17,7 +17,11 @@
  *	  of string literal, and names split across literals), and hides such a
  *	  statement, and its parameters, from error reports;
  *	- masks the current value of each secret, and the last value its check
- *	  hook saw, wherever it appears.
+ *	  hook saw, wherever it appears;
+ *	- cuts long hex runs (bytea literals of images) from logged statements,
+ *	  and hides the statement of a call that took images from its errors and
+ *	  duration line, since PostgreSQL's own errors (a cancel, a timeout)
+ *	  would quote it.
  *
  * Hooks on parse analysis, utility statements and the settings' check hooks
  * overwrite this backend's pg_stat_activity text when a statement names or
@@ -671,6 +675,8 @@ static const char *const secret_settings[FC_SECRET_COUNT] = {
 
 /* Values shorter than this are not masked: they would mask everything. */
 #define MIN_VALUE_LEN 8
+/* Hex runs longer than this in logged text are image bytes: cut them. */
+#define MAX_HEX_DIGITS 256
 /* FcSqlScan.names bit: EXECUTEs a statement we could not look up. */
 #define NAMES_UNKNOWN (1u << FC_SECRET_COUNT)
 
@@ -685,6 +691,10 @@ static ProcessUtility_hook_type prev_ProcessUtility_hook = NULL;
  */
 static char *seen_values[FC_SECRET_COUNT];
 static uint64 seen_generation = 0;
+
+/* The statement that called a function taking images (compared, never read). */
+static const char *image_statement = NULL;
+static TimestampTz image_statement_start = 0;
 
 /* Values to mask: the current ones and the ones just seen. */
 typedef struct KnownValues
@@ -705,6 +715,7 @@ typedef struct StatementInfo
 	size_t		len;
 	unsigned	names;			/* spelt names, NAMES_UNKNOWN */
 	bool		has_value;		/* holds a known value */
+	bool		long_hex;		/* holds image bytes as hex */
 	bool		activity_redacted;
 } StatementInfo;
 
@@ -815,8 +826,17 @@ current_statement(const KnownValues *kv)
 	statement.len = strlen(text);
 	statement.names = names_in(text, statement.len);
 	statement.has_value = holds_known_value(text, kv);
+	statement.long_hex = fc_has_hex_run(text, MAX_HEX_DIGITS);
 	statement.activity_redacted = false;
 	return &statement;
+}
+
+/* Is the current statement one that called a function taking images? */
+static bool
+image_call_running(void)
+{
+	return debug_query_string != NULL && debug_query_string == image_statement &&
+		GetCurrentStatementStartTimestamp() == image_statement_start;
 }
 
 /* Where text first names a secret setting (any case), or NULL; sets *name_len. */
@@ -936,7 +956,7 @@ cut_parameters(char *text)
 /* A message: statement lines by the scanner, others by cut_after_name. */
 static char *
 redact_message(char *message, const KnownValues *kv, const StatementInfo *st,
-			   bool *sensitive)
+			   bool images, bool *sensitive)
 {
 	size_t		len = strlen(message);
 	size_t		keep;
@@ -961,6 +981,7 @@ redact_message(char *message, const KnownValues *kv, const StatementInfo *st,
 	{
 		message = cut_after_name(message);
 		mask_known_values(message, kv);
+		fc_cut_hex_runs(message, MAX_HEX_DIGITS);
 		return message;
 	}
 
@@ -970,11 +991,15 @@ redact_message(char *message, const KnownValues *kv, const StatementInfo *st,
 		return psprintf("%.*s[statement redacted by facecompare: it %s]",
 						(int) keep, message, describe(names));
 	}
+	if (images && keep > 0 && strncmp(message, "duration: ", 10) == 0)
+		return psprintf("%.*s[statement text hidden by facecompare: it passed images to facecompare]",
+						(int) keep, message);
 	if (holds_known_value(message, kv))
 	{
 		*sensitive = true;
 		mask_known_values(message, kv);
 	}
+	fc_cut_hex_runs(message, MAX_HEX_DIGITS);
 	return message;
 }
 
@@ -995,6 +1020,7 @@ redact_detail(char *detail, const KnownValues *kv, bool sensitive)
 		detail = cut_parameters(detail);
 	detail = cut_after_name(detail);
 	mask_known_values(detail, kv);
+	fc_cut_hex_runs(detail, MAX_HEX_DIGITS);
 	return detail;
 }
 
@@ -1015,6 +1041,7 @@ redact_context(char *context, const KnownValues *kv, bool sensitive)
 	if (sensitive)
 		context = cut_parameters(context);
 	mask_known_values(context, kv);
+	fc_cut_hex_runs(context, MAX_HEX_DIGITS);
 	return context;
 }
 
@@ -1023,17 +1050,20 @@ redact_log(ErrorData *edata)
 {
 	KnownValues kv;
 	StatementInfo *st;
+	bool		images;
 	bool		sensitive;
 
 	known_values(&kv);
 	st = current_statement(&kv);
+	images = image_call_running();
 	sensitive = st != NULL && (st->names != 0 || st->has_value);
 
 	if (edata->message)
-		edata->message = redact_message(edata->message, &kv, st, &sensitive);
+		edata->message = redact_message(edata->message, &kv, st, images, &sensitive);
 	edata->detail = redact_detail(edata->detail, &kv, sensitive);
 	edata->detail_log = redact_detail(edata->detail_log, &kv, sensitive);
 	mask_known_values(edata->hint, &kv);
+	fc_cut_hex_runs(edata->hint, MAX_HEX_DIGITS);
 	edata->context = redact_context(edata->context, &kv, sensitive);
 	if (edata->internalquery)
 	{
@@ -1046,10 +1076,14 @@ redact_log(ErrorData *edata)
 			edata->internalpos = 0;
 		}
 		else
+		{
 			mask_known_values(edata->internalquery, &kv);
+			if (fc_cut_hex_runs(edata->internalquery, MAX_HEX_DIGITS))
+				edata->internalpos = 0;
+		}
 	}
 	/* The STATEMENT line cannot be edited, only left out. */
-	if (sensitive)
+	if (images || sensitive || (st != NULL && st->long_hex))
 		edata->hide_stmt = true;
 
 	if (prev_emit_log_hook)
@@ -1176,6 +1210,13 @@ fc_redact_note_secret(FcSecretSetting which, const char *value, bool in_session)
 		redact_activity(which == FC_SECRET_ACCESS_KEY_SECRET
 						? "sets facecompare.access_key_secret"
 						: "sets facecompare.security_token");
+}
+
+void
+fc_redact_note_image_call(void)
+{
+	image_statement = debug_query_string;
+	image_statement_start = GetCurrentStatementStartTimestamp();
 }
 
 void

@@ -1,7 +1,7 @@
 /*
  * redact.h
- *		Keep the values of the secret settings out of the server log and
- *		pg_stat_activity.
+ *		Keep the values of the secret settings, and image bytes, out of the
+ *		server log and pg_stat_activity.
  *
  * The scanner and the in-place editors below are pure (no PostgreSQL
  * header), so the unit tests build them with -DFC_REDACT_PURE.
@@ -66,6 +66,12 @@ extern void fc_redact_init(void);
  */
 extern void fc_redact_note_secret(FcSecretSetting which, const char *value,
 								  bool in_session);
+
+/*
+ * A function that takes images runs: hide the current statement from error
+ * reports and duration lines, since it may quote the image bytes.
+ */
+extern void fc_redact_note_image_call(void);
 
 #endif							/* FC_REDACT_PURE */
 
