@@ -225,6 +225,7 @@ compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 	Attempt		attempt;
 	FcCapturedError error = {0};
 
+	fc_redact_note_image_call();
 	tupdesc = result_tupdesc(fcinfo);
 
 	if (fc_raise_on_error)
@@ -325,11 +326,14 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 	bool	   *source_nulls,
 			   *target_nulls,
 			   *id_nulls = NULL;
-	int			n = array_elements(fcinfo, 0, elemtype, "sources", &sources, &source_nulls);
-	int			ntargets = array_elements(fcinfo, 1, elemtype, "targets", &targets, &target_nulls);
+	int			n;
+	int			ntargets;
 	FcPair	   *pairs;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
+	fc_redact_note_image_call();
+	n = array_elements(fcinfo, 0, elemtype, "sources", &sources, &source_nulls);
+	ntargets = array_elements(fcinfo, 1, elemtype, "targets", &targets, &target_nulls);
 	if (ntargets != n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

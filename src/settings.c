@@ -15,6 +15,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "redact.h"
 #include "settings.h"
 
 /* The service's regions, in the order of the API page. */
@@ -74,6 +75,24 @@ show_security_token(void)
 	return show_secret(security_token);
 }
 
+/*
+ * A secret's new value, from SET, set_config(), ALTER SYSTEM or a reload:
+ * the log hook masks it from now on, also before it takes effect.
+ */
+static bool
+check_access_key_secret(char **newval, void **extra, GucSource source)
+{
+	fc_redact_note_secret(FC_SECRET_ACCESS_KEY_SECRET, *newval, source == PGC_S_SESSION);
+	return true;
+}
+
+static bool
+check_security_token(char **newval, void **extra, GucSource source)
+{
+	fc_redact_note_secret(FC_SECRET_SECURITY_TOKEN, *newval, source == PGC_S_SESSION);
+	return true;
+}
+
 /* Ensure facecompare.endpoint is empty or an http(s) base URL with no path. */
 static bool
 check_endpoint(char **newval, void **extra, GucSource source)
@@ -128,14 +147,14 @@ fc_settings_init(void)
 							   &access_key_secret, "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, show_access_key_secret);
+							   check_access_key_secret, NULL, show_access_key_secret);
 	DefineCustomStringVariable("facecompare.security_token",
 							   "STS security token sent with temporary credentials (never shown).",
 							   "Empty means: use the environment variable ALIBABA_CLOUD_SECURITY_TOKEN of the server, if any.",
 							   &security_token, "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
-							   NULL, NULL, show_security_token);
+							   check_security_token, NULL, show_security_token);
 	DefineCustomEnumVariable("facecompare.region",
 							 "Region of the FaceCompare service.",
 							 "One of ap-southeast-1 (Singapore), ap-southeast-5 (Indonesia), ap-southeast-3 (Malaysia), cn-hongkong.",
