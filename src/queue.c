@@ -35,6 +35,7 @@
 #include "errors.h"
 #include "image.h"
 #include "queue.h"
+#include "redact.h"
 #include "request.h"
 #include "sharedstate.h"
 #include "worker.h"
@@ -348,6 +349,8 @@ enqueue(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 {
 	QueuedRequest q = {0};
 
+	/* The statement may hold the images: keep it out of its errors' log lines. */
+	fc_redact_note_image_call();
 	q.is_url[0] = source_is_url;
 	q.is_url[1] = target_is_url;
 	for (int side = 0; side < 2; side++)
@@ -489,6 +492,7 @@ facecompare_verify_upload(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("facecompare.verify_upload() must be an AFTER INSERT or UPDATE row trigger with two or three column names"),
 				 errhint(VERIFY_UPLOAD_USAGE)));
+	fc_redact_note_image_call();
 	trigger = trigdata->tg_trigger;
 	rel = trigdata->tg_relation;
 	desc = RelationGetDescr(rel);

@@ -18,6 +18,8 @@ sub start_emulator
 	my $emulator = $ENV{FC_EMULATOR} or die 'FC_EMULATOR is not set (run script/test)';
 	my $portfile = "$PostgreSQL::Test::Utils::tmp_check/$name.port";
 	my $log = "$PostgreSQL::Test::Utils::tmp_check/$name.log";
+	# An earlier test of the same run may have left its port file here.
+	unlink $portfile;
 	push @running, IPC::Run::start(
 		[ $emulator, '--port', '0', '--port-file', $portfile, '--static-dir', $ENV{FC_FIXTURES}, @args ],
 		'>', '/dev/null', '2>', $log);
