@@ -28,7 +28,7 @@ OBJS = \
 	src/worker.o
 
 # Regression tests need the scratch cluster and emulator that script/test starts.
-REGRESS = setup compare batch validation errors faults hostile transactions settings security queue
+REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue
 REGRESS_OPTS = --load-extension=facecompare
 
 PG_CPPFLAGS = -Isrc

@@ -52,6 +52,7 @@ _PG_init(void)
 	fc_batch_init();
 	fc_worker_init();
 	fc_queue_init();
+	fc_memo_init();
 	/* Only once every module has defined its settings: see the TAP test. */
 	MarkGUCPrefixReserved("facecompare");
 	fc_redact_init();

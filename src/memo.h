@@ -1,7 +1,7 @@
 /*
  * memo.h
- *		The last verdict of a call site, so that "(facecompare.compare(...)).*"
- *		pays for one call per row, not one per result column.
+ *		One call for the columns of one "(facecompare.compare(...)).*", so
+ *		that it pays for one call per row, not one per result column.
  */
 #ifndef MEMO_H
 #define MEMO_H
@@ -15,10 +15,12 @@
 /* A call's arguments as passed: what makes two calls the same call. */
 typedef struct FcCallIdentity
 {
+	MemoryContext row_context;	/* CurrentMemoryContext of the call */
 	int			nargs;
 	struct varlena *args[FC_MEMO_MAX_ARGS];	/* NULL for a NULL argument */
 } FcCallIdentity;
 
+extern void fc_memo_init(void);
 extern void fc_memo_identify(FunctionCallInfo fcinfo, FcCallIdentity *identity);
 extern HeapTupleHeader fc_memo_take(FunctionCallInfo fcinfo, const FcCallIdentity *identity);
 extern void fc_memo_store(FunctionCallInfo fcinfo, const FcCallIdentity *identity,
