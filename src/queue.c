@@ -348,6 +348,7 @@ static Datum
 enqueue(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 {
 	QueuedRequest q = {0};
+	int64		id;
 
 	/* The statement may hold the images: keep it out of its errors' log lines. */
 	fc_redact_note_image_call();
@@ -361,47 +362,37 @@ enqueue(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 	check_request_or_raise(&q);
 	if (q.merchant_biz_id == NULL)
 		q.merchant_biz_id = fc_new_merchant_biz_id();
-	PG_RETURN_INT64(insert_request(&q));
+	id = insert_request(&q);
+	wake_worker_at_commit();
+	PG_RETURN_INT64(id);
 }
 
 PG_FUNCTION_INFO_V1(facecompare_enqueue_bytea_bytea);
 Datum
 facecompare_enqueue_bytea_bytea(PG_FUNCTION_ARGS)
 {
-	Datum		id = enqueue(fcinfo, false, false);
-
-	wake_worker_at_commit();
-	return id;
+	return enqueue(fcinfo, false, false);
 }
 
 PG_FUNCTION_INFO_V1(facecompare_enqueue_url_bytea);
 Datum
 facecompare_enqueue_url_bytea(PG_FUNCTION_ARGS)
 {
-	Datum		id = enqueue(fcinfo, true, false);
-
-	wake_worker_at_commit();
-	return id;
+	return enqueue(fcinfo, true, false);
 }
 
 PG_FUNCTION_INFO_V1(facecompare_enqueue_bytea_url);
 Datum
 facecompare_enqueue_bytea_url(PG_FUNCTION_ARGS)
 {
-	Datum		id = enqueue(fcinfo, false, true);
-
-	wake_worker_at_commit();
-	return id;
+	return enqueue(fcinfo, false, true);
 }
 
 PG_FUNCTION_INFO_V1(facecompare_enqueue_url_url);
 Datum
 facecompare_enqueue_url_url(PG_FUNCTION_ARGS)
 {
-	Datum		id = enqueue(fcinfo, true, true);
-
-	wake_worker_at_commit();
-	return id;
+	return enqueue(fcinfo, true, true);
 }
 
 /* The attribute number of a column the trigger names; raises if none. */

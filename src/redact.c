@@ -434,29 +434,19 @@ unicode_literal(Scanner *sc, size_t i)
 			emit(sc, c);
 			k += 2;
 		}
-		else if (c == escape && k + 1 < end && sc->s[k + 1] == '+')
-		{
-			for (n = 0; n < 6 && k + 2 + n < end && hex_value(sc->s[k + 2 + n]) >= 0; n++)
-				code = code * 16 + hex_value(sc->s[k + 2 + n]);
-			if (n == 6)
-			{
-				emit(sc, code);
-				k += 8;
-			}
-			else
-			{
-				emit(sc, c);
-				k++;
-			}
-		}
 		else if (c == escape)
 		{
-			for (n = 0; n < 4 && k + 1 + n < end && hex_value(sc->s[k + 1 + n]) >= 0; n++)
-				code = code * 16 + hex_value(sc->s[k + 1 + n]);
-			if (n == 4)
+			/* \XXXX, or \+XXXXXX; anything else is the escape character itself. */
+			bool		plus = k + 1 < end && sc->s[k + 1] == '+';
+			int			digits = plus ? 6 : 4;
+			size_t		first = k + (plus ? 2 : 1);
+
+			for (n = 0; n < digits && first + n < end && hex_value(sc->s[first + n]) >= 0; n++)
+				code = code * 16 + hex_value(sc->s[first + n]);
+			if (n == digits)
 			{
 				emit(sc, code);
-				k += 5;
+				k = first + n;
 			}
 			else
 			{
