@@ -10,6 +10,7 @@ OBJS = \
 	src/codes.o \
 	src/errors.o \
 	src/facecompare.o \
+	src/fcerror.o \
 	src/fcmem_pg.o \
 	src/formenc.o \
 	src/formenc_avx512.o \
@@ -44,7 +45,7 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies unless the server was configured with
 # --enable-depend: rebuild every object when any of our headers changes.
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h) Makefile
 
 # Programs outside the server: the emulator and the unit tests.
 .PHONY: emulator unit-tests

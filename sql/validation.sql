@@ -47,6 +47,15 @@ SELECT * FROM fctest.outcome($$SELECT facecompare.compare(fctest.img('person-a.j
 -- ... 32 is allowed (and so the call goes out).
 SELECT * FROM fctest.outcome($$SELECT facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), repeat('Z9', 16))$$);
 
+-- One order of checks for compare(), compare_many() and enqueue(): a missing
+-- image, then each image's rules, then merchant_biz_id.  So one bad input
+-- gets one error from each (compare() used to name the id first).
+SELECT * FROM fctest.outcome($$SELECT facecompare.compare('\x00'::bytea, fctest.img('person-a.jpg'), 'bad id!')$$);
+SELECT error_sqlstate, error_message FROM facecompare.compare_many(ARRAY['\x00'::bytea], ARRAY[fctest.img('person-a.jpg')], ARRAY['bad id!']);
+SELECT * FROM fctest.outcome($$SELECT facecompare.enqueue('\x00'::bytea, fctest.img('person-a.jpg'), 'bad id!')$$);
+SELECT * FROM fctest.outcome($$SELECT facecompare.compare('\x00'::bytea, NULL::bytea, 'bad id!')$$);
+SELECT error_sqlstate, error_message FROM facecompare.compare_many(ARRAY['\x00'::bytea], ARRAY[NULL::bytea], ARRAY['bad id!']);
+
 \x off
 RESET facecompare.endpoint;
 RESET facecompare.max_retries;

@@ -49,7 +49,6 @@ struct FcBatch
 	TimestampTz slot;			/* a reserved max_qps slot not used yet */
 	FcCredentials creds;		/* copies, in context */
 	char	   *base_url;
-	bool		raise_errors;	/* raise a failure instead of recording it */
 };
 
 void
@@ -78,59 +77,24 @@ list_push(MemoryContext context, PairList *list, FcPair *pair)
 	list->items[list->len++] = pair;
 }
 
-/* Arguments of the raise functions, for fc_capture_error. */
-typedef struct Failure
-{
-	const FcResponse *answer;
-	const FcHttpResponse *http;
-	const char *base_url;
-	int			attempts;
-} Failure;
-
-static void
-raise_answer(void *arg)
-{
-	Failure    *f = arg;
-
-	fc_raise_answer_error(f->answer, f->base_url, f->attempts);
-}
-
-static void
-raise_transport(void *arg)
-{
-	Failure    *f = arg;
-
-	fc_raise_transport_error(f->http, f->base_url, f->attempts);
-}
-
-/* The checks of fc_batch_check_pair, as a function that raises. */
-static void
-check_pair_or_raise(void *arg)
-{
-	FcPair	   *p = arg;
-
-	fc_check_image_arg(&p->source);
-	fc_check_image_arg(&p->target);
-	if (p->merchant_biz_id)
-		fc_check_merchant_biz_id(p->merchant_biz_id);
-}
-
 void
 fc_batch_check_pair(FcPair *pair)
 {
-	if (!pair->invalid && fc_capture_error(check_pair_or_raise, pair, &pair->error))
+	if (!pair->invalid &&
+		!fc_check_comparison(&pair->source, &pair->target, pair->merchant_biz_id, &pair->error))
 		pair->invalid = true;
 	if (pair->merchant_biz_id == NULL)
 		pair->merchant_biz_id = fc_new_merchant_biz_id();
 }
 
-static void
-load_settings(FcBatch *b)
+static bool
+load_settings(FcBatch *b, FcError *error)
 {
 	FcCredentials creds;
 	MemoryContext old;
 
-	fc_get_credentials(&creds);
+	if (!fc_get_credentials(&creds, error))
+		return false;
 	old = MemoryContextSwitchTo(b->context);
 	/* Copies: a reload may free the settings' strings while pairs run. */
 	b->creds.access_key_id = pstrdup(creds.access_key_id);
@@ -138,23 +102,27 @@ load_settings(FcBatch *b)
 	b->creds.security_token = creds.security_token ? pstrdup(creds.security_token) : NULL;
 	b->base_url = fc_service_base_url();
 	MemoryContextSwitchTo(old);
+	return true;
 }
 
 FcBatch *
-fc_batch_create(bool raise_errors)
+fc_batch_create(FcError *error)
 {
 	FcBatch    *b = palloc0(sizeof(FcBatch));
 
 	b->context = CurrentMemoryContext;
-	b->raise_errors = raise_errors;
-	load_settings(b);
+	if (!load_settings(b, error))
+	{
+		pfree(b);
+		return NULL;
+	}
 	return b;
 }
 
-void
-fc_batch_reconfigure(FcBatch *b)
+bool
+fc_batch_reconfigure(FcBatch *b, FcError *error)
 {
-	load_settings(b);
+	return load_settings(b, error);
 }
 
 void
@@ -224,17 +192,14 @@ decide(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 	decided[(*ndecided)++] = p;
 }
 
-/* Fail a pair without a verdict, from a transport outcome or an answer. */
+/* A pair's final error, kept with its outcome. */
 static void
-fail(FcBatch *b, FcPair *p, const FcResponse *answer, const FcHttpResponse *http)
+fail(FcBatch *b, FcPair *p, const FcError *error)
 {
-	Failure		failure = {answer, http, b->base_url, p->attempts};
-	void		(*raise) (void *) = answer ? raise_answer : raise_transport;
+	MemoryContext old = MemoryContextSwitchTo(result_context(b, p));
 
-	MemoryContextSwitchTo(result_context(b, p));
-	if (b->raise_errors)
-		raise(&failure);
-	fc_capture_error(raise, &failure, &p->error);
+	fc_error_copy(&p->error, error);
+	MemoryContextSwitchTo(old);
 }
 
 /* Milliseconds from now until t, at least 1. */
@@ -262,14 +227,15 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 	else if (now >= p->deadline)
 	{
 		FcHttpResponse timeout = {FC_TRANSPORT_TIMEOUT};
+		FcError		error;
 
 		snprintf(timeout.cause, sizeof(timeout.cause),
 				 "facecompare.timeout (%d ms) ran out before attempt %d could be sent",
 				 fc_timeout_ms, p->attempts + 1);
-		old = CurrentMemoryContext;
-		fail(b, p, NULL, &timeout);
-		MemoryContextSwitchTo(old);
-		p->retryable = true;
+		fc_transport_error(&timeout, b->base_url, p->attempts, &error);
+		/* The last attempt's failure was one a retry may mend. */
+		error.retryable = true;
+		fail(b, p, &error);
 		decide(b, p, decided, ndecided);
 		return;
 	}
@@ -302,51 +268,47 @@ copy_or_null(const char *s)
 static void
 finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, int *ndecided)
 {
-	MemoryContext old = CurrentMemoryContext;
+	MemoryContext old = MemoryContextSwitchTo(p->attempt_context);
 	FcResponse	answer;
-	bool		retry;
-	bool		throttled = false;
+	FcError		error;
 
-	MemoryContextSwitchTo(p->attempt_context);
 	if (http->failure == FC_TRANSPORT_OK)
 	{
 		fc_parse_answer(http, &answer);
-		retry = answer.kind != FC_RESPONSE_VERDICT && fc_answer_retryable(&answer);
-		throttled = fc_answer_throttled(&answer);
+		if (answer.kind == FC_RESPONSE_VERDICT)
+		{
+			MemoryContextSwitchTo(result_context(b, p));
+			p->verdict = answer;
+			p->verdict.request_id = copy_or_null(answer.request_id);
+			p->verdict.transaction_id = copy_or_null(answer.transaction_id);
+			p->verdict.score = copy_or_null(answer.score);
+			p->verdict.code = p->verdict.message = NULL;
+			p->ok = true;
+			MemoryContextSwitchTo(old);
+			decide(b, p, decided, ndecided);
+			return;
+		}
+		fc_answer_error(&answer, b->base_url, p->attempts, &error);
 	}
 	else
-		retry = fc_transport_retryable(http->failure);
+		fc_transport_error(http, b->base_url, p->attempts, &error);
+	MemoryContextSwitchTo(old);
 
-	if (http->failure == FC_TRANSPORT_OK && answer.kind == FC_RESPONSE_VERDICT)
+	if (error.retryable && p->attempts <= fc_max_retries)
 	{
-		MemoryContextSwitchTo(result_context(b, p));
-		p->verdict = answer;
-		p->verdict.request_id = copy_or_null(answer.request_id);
-		p->verdict.transaction_id = copy_or_null(answer.transaction_id);
-		p->verdict.score = copy_or_null(answer.score);
-		p->verdict.code = p->verdict.message = NULL;
-		p->ok = true;
-	}
-	else
-	{
-		TimestampTz now = GetCurrentTimestamp();
-		TimestampTz ready_at = TimestampTzPlusMilliseconds(now,
-														   fc_backoff_delay_ms(p->attempts, throttled));
+		TimestampTz ready_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   fc_backoff_delay_ms(p->attempts, error.throttled));
 
 		/* Retry only if the pause ends before the call's deadline. */
-		if (retry && p->attempts <= fc_max_retries && ready_at < p->deadline)
+		if (ready_at < p->deadline)
 		{
-			MemoryContextSwitchTo(old);
 			p->state = FC_PAIR_WAITING;
 			p->ready_at = ready_at;
 			list_push(b->context, &b->retries, p);
 			return;
 		}
-		fail(b, p, http->failure == FC_TRANSPORT_OK ? &answer : NULL, http);
 	}
-	MemoryContextSwitchTo(old);
-	p->retryable = !p->ok && retry;
-	p->throttled = !p->ok && throttled;
+	fail(b, p, &error);
 	decide(b, p, decided, ndecided);
 }
 
@@ -406,10 +368,11 @@ fc_batch_abort(FcBatch *b)
 }
 
 void
-fc_batch_run(FcPair *pairs, int npairs, bool raise_errors)
+fc_batch_run(FcPair *pairs, int npairs)
 {
 	FcBatch    *b;
 	FcPair	  **decided;
+	FcError		error;
 	int			valid = 0;
 
 	for (int i = 0; i < npairs; i++)
@@ -420,7 +383,18 @@ fc_batch_run(FcPair *pairs, int npairs, bool raise_errors)
 	}
 	if (valid == 0)
 		return;
-	b = fc_batch_create(raise_errors);
+	/* Without credentials, no pair can be sent: each fails with the reason. */
+	b = fc_batch_create(&error);
+	if (b == NULL)
+	{
+		for (int i = 0; i < npairs; i++)
+			if (!pairs[i].invalid)
+			{
+				pairs[i].invalid = true;
+				fc_error_copy(&pairs[i].error, &error);
+			}
+		return;
+	}
 	decided = palloc(sizeof(FcPair *) * FC_MAX_CONCURRENCY);
 	for (int i = 0; i < npairs; i++)
 		if (!pairs[i].invalid)

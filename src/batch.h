@@ -42,33 +42,31 @@ typedef struct FcPair
 	MemoryContext context;
 	FcResponse	verdict;
 	bool		ok;
-	FcCapturedError error;
-	bool		retryable;		/* the error may go away if tried later */
-	bool		throttled;		/* the error is the service's rate limit */
+	FcError		error;			/* sqlerrcode 0: none */
 } FcPair;
 
 /* Define facecompare.max_concurrency; called once from _PG_init. */
 extern void fc_batch_init(void);
 
 /*
- * Check a pair's arguments before it is run: on a bad one, set invalid and
- * the error (a per-pair error, not raised).  Generates the MerchantBizId
- * when the pair has none.
+ * Check a pair's arguments before it is run (fc_check_comparison): on a bad
+ * one, set invalid and the error.  Generates the MerchantBizId when the
+ * pair has none.
  */
 extern void fc_batch_check_pair(FcPair *pair);
 
 /*
- * Decide every pair.  With raise_errors, the first pair that fails raises
- * its ERROR (a single call); without, each failure goes into its pair's
- * error and only cancel and the like raise.
+ * Decide every pair: a verdict (ok), or the error in its pair.  Nothing is
+ * raised but cancel and the like; the caller raises or records each error.
  */
-extern void fc_batch_run(FcPair *pairs, int npairs, bool raise_errors);
+extern void fc_batch_run(FcPair *pairs, int npairs);
 
 /*
  * A batch driven a step at a time, for callers that keep adding pairs (the
  * queue's worker).  fc_batch_create reads the credentials and endpoint
- * (raising if none are set) into the current memory context, which holds
- * the batch; fc_batch_reconfigure reads them again after a reload.
+ * into the current memory context, which holds the batch (NULL, with the
+ * reason in *error, when none are set); fc_batch_reconfigure reads them
+ * again after a reload.
  * fc_batch_add takes a checked, valid pair, which must stay put until
  * decided.  fc_batch_step sends what may be sent, waits at most max_wait_ms
  * and returns as soon as any pair is decided, putting up to
@@ -77,8 +75,8 @@ extern void fc_batch_run(FcPair *pairs, int npairs, bool raise_errors);
  */
 typedef struct FcBatch FcBatch;
 
-extern FcBatch *fc_batch_create(bool raise_errors);
-extern void fc_batch_reconfigure(FcBatch *batch);
+extern FcBatch *fc_batch_create(FcError *error);
+extern bool fc_batch_reconfigure(FcBatch *batch, FcError *error);
 extern void fc_batch_add(FcBatch *batch, FcPair *pair);
 extern int	fc_batch_undecided(const FcBatch *batch);
 extern int	fc_batch_step(FcBatch *batch, long max_wait_ms, FcPair **decided);

@@ -18,7 +18,6 @@
 
 #include "common/pg_prng.h"
 
-#include "batch.h"
 #include "call.h"
 #include "http.h"
 #include "settings.h"
@@ -69,18 +68,4 @@ fc_backoff_delay_ms(int attempt, bool throttled)
 	/* Half the exponential delay, plus up to as much again (jitter). */
 	return (long) (ceiling / 2 + pg_prng_double(&pg_global_prng_state) * ceiling / 2) +
 		(throttled ? THROTTLED_EXTRA_DELAY_MS : 0);
-}
-
-void
-fc_call(const FcImageArg *source, const FcImageArg *target,
-		const char *merchant_biz_id, FcResponse *verdict)
-{
-	FcPair		pair = {0};
-
-	/* A single call is a batch of one pair that raises when it fails. */
-	pair.source = *source;
-	pair.target = *target;
-	pair.merchant_biz_id = pstrdup(merchant_biz_id);
-	fc_batch_run(&pair, 1, true);
-	*verdict = pair.verdict;
 }

@@ -9,13 +9,6 @@
 #include "request.h"
 #include "response.h"
 
-/*
- * Compare source with target under merchant_biz_id.  Fills *verdict (in the
- * current memory context) or raises the ERROR that ended the last attempt.
- */
-extern void fc_call(const FcImageArg *source, const FcImageArg *target,
-					const char *merchant_biz_id, FcResponse *verdict);
-
 /* Parse an HTTP answer, with cJSON's memory in the current context. */
 extern void fc_parse_answer(const FcHttpResponse *http, FcResponse *response);
 

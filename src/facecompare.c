@@ -59,138 +59,52 @@ _PG_init(void)
 	fc_warn_if_secrets_exposed();
 }
 
-/* Read one side's argument into *image, raising 22023 if it is NULL. */
+/*
+ * The eight columns of facecompare.result for a decided pair, from values[0]
+ * on: its verdict, or its error.  compare() and compare_many() rows both.
+ */
 static void
-get_image_arg(FunctionCallInfo fcinfo, int argno, bool is_url, const char *side,
-			  FcImageArg *image)
+result_columns(const FcPair *p, Datum *values, bool *nulls)
 {
-	image->side = side;
-	image->is_url = is_url;
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errhidestmt(true),
-				 errmsg("%s image is NULL", side),
-				 errdetail("FaceCompare needs each image, as bytes (bytea) or as a URL (text)."),
-				 errhint("Skip rows that lack an image with WHERE ... IS NOT NULL on both image columns.")));
-	if (is_url)
-		image->url = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	else
-	{
-		bytea	   *bytes = PG_GETARG_BYTEA_PP(argno);
-
-		image->bytes = VARDATA_ANY(bytes);
-		image->len = VARSIZE_ANY_EXHDR(bytes);
-	}
-}
-
-/* Call the service and turn its verdict into a facecompare.result datum. */
-static HeapTupleHeader
-compare_remote(TupleDesc tupdesc, const FcImageArg *source, const FcImageArg *target,
-			   const char *merchant_biz_id)
-{
-	FcResponse	verdict;
-	Datum		values[RESULT_NCOLUMNS];
-	bool		nulls[RESULT_NCOLUMNS] = {0};
-
-	fc_call(source, target, merchant_biz_id, &verdict);
-	nulls[RESULT_ERROR_SQLSTATE] = nulls[RESULT_ERROR_CODE] = nulls[RESULT_ERROR_MESSAGE] = true;
-
-	values[RESULT_TRANSACTION_ID] = CStringGetTextDatum(verdict.transaction_id);
-	values[RESULT_PASSED] = BoolGetDatum(verdict.passed);
-	values[RESULT_SCORE] = DirectFunctionCall3(numeric_in,
-											   CStringGetDatum(verdict.score),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1));
-	values[RESULT_REQUEST_ID] = CStringGetTextDatum(verdict.request_id);
-	values[RESULT_MERCHANT_BIZ_ID] = CStringGetTextDatum(merchant_biz_id);
-	return heap_form_tuple(tupdesc, values, nulls)->t_data;
-}
-
-/* One call's arguments and the id it used, kept where an ERROR can't lose them. */
-typedef struct CompareCall
-{
-	FcImageArg	source;
-	FcImageArg	target;
-	const char *merchant_biz_id;	/* given or generated; NULL before */
-	FcCallIdentity identity;	/* the arguments as passed, for the memo */
-	bool		identified;
-} CompareCall;
-
-static HeapTupleHeader
-compare_or_raise(FunctionCallInfo fcinfo, TupleDesc tupdesc, bool source_is_url,
-				 bool target_is_url, CompareCall *call)
-{
-	HeapTupleHeader result;
-
-	/*
-	 * The memo first, on the arguments as passed: "(compare(...)).*" comes
-	 * here once per result column, and only the first of them should read
-	 * the photos out of TOAST (0.3 ms for two 500 kB photos).
-	 */
-	fc_memo_identify(fcinfo, &call->identity);
-	call->identified = true;
-	result = fc_memo_take(fcinfo, &call->identity);
-	if (result != NULL)
-		return result;
-
-	get_image_arg(fcinfo, 0, source_is_url, "source", &call->source);
-	get_image_arg(fcinfo, 1, target_is_url, "target", &call->target);
-	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
-	{
-		call->merchant_biz_id = text_to_cstring(PG_GETARG_TEXT_PP(2));
-		fc_check_merchant_biz_id(call->merchant_biz_id);
-	}
-	fc_check_image_arg(&call->source);
-	fc_check_image_arg(&call->target);
-
-	if (call->merchant_biz_id == NULL)
-		call->merchant_biz_id = fc_new_merchant_biz_id();
-	result = compare_remote(tupdesc, &call->source, &call->target, call->merchant_biz_id);
-	fc_memo_store(fcinfo, &call->identity, result);
-	return result;
-}
-
-/* The row for a failed call: no verdict, the error instead. */
-static HeapTupleHeader
-error_row(TupleDesc tupdesc, const char *merchant_biz_id, const FcCapturedError *error)
-{
-	Datum		values[RESULT_NCOLUMNS] = {0};
-	bool		nulls[RESULT_NCOLUMNS];
 	const char *texts[RESULT_NCOLUMNS] = {0};
 
-	memset(nulls, true, sizeof(nulls));
-	texts[RESULT_MERCHANT_BIZ_ID] = merchant_biz_id;
-	texts[RESULT_ERROR_SQLSTATE] = error->sqlstate;
-	texts[RESULT_ERROR_CODE] = error->code;
-	texts[RESULT_ERROR_MESSAGE] = error->message;
+	memset(nulls, true, sizeof(bool) * RESULT_NCOLUMNS);
+	if (p->ok)
+	{
+		texts[RESULT_TRANSACTION_ID] = p->verdict.transaction_id;
+		values[RESULT_PASSED] = BoolGetDatum(p->verdict.passed);
+		nulls[RESULT_PASSED] = false;
+		values[RESULT_SCORE] = DirectFunctionCall3(numeric_in,
+												   CStringGetDatum(p->verdict.score),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1));
+		nulls[RESULT_SCORE] = false;
+		texts[RESULT_REQUEST_ID] = p->verdict.request_id;
+	}
+	else
+	{
+		texts[RESULT_ERROR_SQLSTATE] = fc_error_sqlstate(&p->error);
+		texts[RESULT_ERROR_CODE] = p->error.code;
+		texts[RESULT_ERROR_MESSAGE] = p->error.message;
+	}
+	texts[RESULT_MERCHANT_BIZ_ID] = p->merchant_biz_id;
 	for (int i = 0; i < RESULT_NCOLUMNS; i++)
 		if (texts[i])
 		{
 			values[i] = CStringGetTextDatum(texts[i]);
 			nulls[i] = false;
 		}
-	return heap_form_tuple(tupdesc, values, nulls)->t_data;
 }
 
-/* compare_or_raise() as a capturable function. */
-typedef struct Attempt
-{
-	FunctionCallInfo fcinfo;
-	TupleDesc	tupdesc;
-	bool		source_is_url;
-	bool		target_is_url;
-	CompareCall *call;
-	HeapTupleHeader result;
-} Attempt;
-
+/*
+ * A decided pair's error goes up as an ERROR when facecompare.raise_on_error
+ * is on, or when it is not the call's own (out of memory); else into its row.
+ */
 static void
-attempt_compare(void *arg)
+raise_if_wanted(const FcPair *p)
 {
-	Attempt    *a = arg;
-
-	a->result = compare_or_raise(a->fcinfo, a->tupdesc, a->source_is_url,
-								 a->target_is_url, a->call);
+	if (!p->ok && (fc_raise_on_error || p->error.always_raise))
+		fc_raise_error(&p->error);
 }
 
 /*
@@ -222,26 +136,40 @@ static Datum
 compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 {
 	TupleDesc	tupdesc;
-	CompareCall *call = palloc0(sizeof(CompareCall));
-	Attempt		attempt;
-	FcCapturedError error = {0};
+	FcCallIdentity identity;
+	HeapTupleHeader result;
+	FcPair		pair = {0};
+	Datum		values[RESULT_NCOLUMNS] = {0};
+	bool		nulls[RESULT_NCOLUMNS];
 
 	fc_redact_note_image_call();
 	tupdesc = result_tupdesc(fcinfo);
 
-	if (fc_raise_on_error)
-		PG_RETURN_HEAPTUPLEHEADER(compare_or_raise(fcinfo, tupdesc, source_is_url,
-												   target_is_url, call));
+	/*
+	 * The memo first, on the arguments as passed: "(compare(...)).*" comes
+	 * here once per result column, and only the first of them should read
+	 * the photos out of TOAST (0.3 ms for two 500 kB photos).
+	 */
+	fc_memo_identify(fcinfo, &identity);
+	result = fc_memo_take(fcinfo, &identity);
+	if (result != NULL)
+		PG_RETURN_HEAPTUPLEHEADER(result);
 
-	attempt = (Attempt) {fcinfo, tupdesc, source_is_url, target_is_url, call, NULL};
-	if (fc_capture_error(attempt_compare, &attempt, &error))
-	{
-		attempt.result = error_row(tupdesc, call->merchant_biz_id, &error);
-		/* A failed call is remembered too: (compare(...)).* must not retry it. */
-		if (call->identified)
-			fc_memo_store(fcinfo, &call->identity, attempt.result);
-	}
-	PG_RETURN_HEAPTUPLEHEADER(attempt.result);
+	fc_image_from_datum(&pair.source, "source", source_is_url,
+						PG_GETARG_DATUM(0), PG_ARGISNULL(0), false);
+	fc_image_from_datum(&pair.target, "target", target_is_url,
+						PG_GETARG_DATUM(1), PG_ARGISNULL(1), false);
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+		pair.merchant_biz_id = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	fc_batch_check_pair(&pair);
+	fc_batch_run(&pair, 1);
+	raise_if_wanted(&pair);
+
+	result_columns(&pair, values, nulls);
+	result = heap_form_tuple(tupdesc, values, nulls)->t_data;
+	/* A failed call is remembered too: (compare(...)).* must not retry it. */
+	fc_memo_store(fcinfo, &identity, result);
+	PG_RETURN_HEAPTUPLEHEADER(result);
 }
 
 PG_FUNCTION_INFO_V1(facecompare_compare_bytea_bytea);
@@ -294,29 +222,6 @@ array_elements(FunctionCallInfo fcinfo, int argno, Oid elemtype, const char *wha
 	return n;
 }
 
-/* One side of pair i from its array element. */
-static void
-pair_side(FcImageArg *side, const char *name, bool is_url, Datum value, bool isnull,
-		  FcPair *pair)
-{
-	side->side = name;
-	side->is_url = is_url;
-	if (isnull)
-	{
-		pair->invalid = true;
-		pair->error.sqlstate = pstrdup("22023");
-		pair->error.message = psprintf("%s image is NULL", name);
-		return;
-	}
-	if (is_url)
-		side->url = TextDatumGetCString(value);
-	else
-	{
-		side->bytes = VARDATA_ANY(DatumGetPointer(value));
-		side->len = VARSIZE_ANY_EXHDR(DatumGetPointer(value));
-	}
-}
-
 static Datum
 compare_many(FunctionCallInfo fcinfo, bool urls)
 {
@@ -352,44 +257,25 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 	{
 		FcPair	   *p = &pairs[i];
 
-		pair_side(&p->source, "source", urls, sources[i], source_nulls[i], p);
-		if (!p->invalid)
-			pair_side(&p->target, "target", urls, targets[i], target_nulls[i], p);
-		if (!p->invalid && ids && !id_nulls[i])
+		fc_image_from_datum(&p->source, "source", urls, sources[i], source_nulls[i], false);
+		fc_image_from_datum(&p->target, "target", urls, targets[i], target_nulls[i], false);
+		if (ids && !id_nulls[i])
 			p->merchant_biz_id = TextDatumGetCString(ids[i]);
 		fc_batch_check_pair(p);
 	}
-	fc_batch_run(pairs, n, false);
+	fc_batch_run(pairs, n);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n; i++)
 	{
-		FcPair	   *p = &pairs[i];
 		Datum		values[RESULT_NCOLUMNS + 1] = {0};
 		bool		nulls[RESULT_NCOLUMNS + 1];
 
-		memset(nulls, true, sizeof(nulls));
+		if (pairs[i].error.always_raise)
+			fc_raise_error(&pairs[i].error);
 		values[0] = Int32GetDatum(i + 1);
 		nulls[0] = false;
-#define SET_TEXT(col, str) \
-		do { if (str) { values[1 + (col)] = CStringGetTextDatum(str); nulls[1 + (col)] = false; } } while (0)
-		if (p->ok)
-		{
-			SET_TEXT(RESULT_TRANSACTION_ID, p->verdict.transaction_id);
-			values[1 + RESULT_PASSED] = BoolGetDatum(p->verdict.passed);
-			nulls[1 + RESULT_PASSED] = false;
-			values[1 + RESULT_SCORE] = DirectFunctionCall3(numeric_in,
-														   CStringGetDatum(p->verdict.score),
-														   ObjectIdGetDatum(InvalidOid),
-														   Int32GetDatum(-1));
-			nulls[1 + RESULT_SCORE] = false;
-			SET_TEXT(RESULT_REQUEST_ID, p->verdict.request_id);
-		}
-		SET_TEXT(RESULT_MERCHANT_BIZ_ID, p->merchant_biz_id);
-		SET_TEXT(RESULT_ERROR_SQLSTATE, p->error.sqlstate);
-		SET_TEXT(RESULT_ERROR_CODE, p->error.code);
-		SET_TEXT(RESULT_ERROR_MESSAGE, p->error.message);
-#undef SET_TEXT
+		result_columns(&pairs[i], values + 1, nulls + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -12,8 +12,6 @@
  */
 #include "postgres.h"
 
-#include "access/detoast.h"
-#include "access/heaptoast.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -43,9 +41,6 @@
 #define VERIFY_UPLOAD_USAGE \
 	"Use it as AFTER INSERT ... FOR EACH ROW EXECUTE FUNCTION " \
 	"facecompare.verify_upload('source column', 'target column' [, 'key column'])."
-
-/* Enough of a picture's head to tell its format (image.c reads 8 bytes). */
-#define IMAGE_HEAD_BYTES 16
 
 /* Set when this transaction queued work; acted on when it ends. */
 static bool wake_at_commit = false;
@@ -180,7 +175,7 @@ typedef struct QueuedRequest
 	const char *key_column;
 	const char *key;
 	const char *column[2];
-	FcCapturedError error;		/* sqlstate set: record it failed at once */
+	FcError		error;			/* set: record it failed at once */
 } QueuedRequest;
 
 #define INSERT_NARGS 15
@@ -208,7 +203,7 @@ insert_request(const QueuedRequest *q)
 	int			save_nestlevel;
 	Oid			queue_relid;
 	HeapTuple	tuple;
-	bool		failed = q->error.sqlstate != NULL;
+	bool		failed = q->error.sqlerrcode != 0;
 	bool		isnull;
 	int64		id;
 
@@ -240,7 +235,8 @@ insert_request(const QueuedRequest *q)
 		SET_TEXT(11, q->column[0]);
 		SET_TEXT(12, q->column[1]);
 	}
-	SET_TEXT(13, q->error.sqlstate);
+	if (failed)
+		SET_TEXT(13, fc_error_sqlstate(&q->error));
 	SET_TEXT(14, q->error.message);
 	SET_ARG(15, BoolGetDatum(failed));
 #undef SET_TEXT
@@ -288,56 +284,23 @@ insert_request(const QueuedRequest *q)
 }
 
 /*
- * An image as the checks of request.c see it.  A bytea is looked at through
- * its head and its length, so a photo stored out of line is not read whole
- * (nor a huge one read at all) to be judged; a URL is read, after its length
- * is checked.
+ * The checks of compare(), for both images and the id.  The images are read
+ * as their heads and lengths: they are stored, not sent, so a photo stored
+ * out of line is not read whole (nor a huge one at all) to be judged.
  */
-static void
-image_arg(Datum value, bool is_url, const char *side, FcImageArg *arg)
+static bool
+check_request(QueuedRequest *q)
 {
-	Size		len = toast_raw_datum_size(value) - VARHDRSZ;
-
-	arg->side = side;
-	arg->is_url = is_url;
-	if (is_url)
-	{
-		arg->url = len > FC_MAX_URL_BYTES ? NULL : TextDatumGetCString(value);
-		arg->len = len;
-	}
-	else
-	{
-		bytea	   *head = DatumGetByteaPSlice(value, 0, IMAGE_HEAD_BYTES);
-
-		arg->bytes = VARDATA_ANY(head);
-		arg->len = len;
-	}
-}
-
-/* The checks of compare(), for both images and the id; raises. */
-static void
-check_request_or_raise(void *arg)
-{
-	QueuedRequest *q = arg;
+	FcImageArg	images[2];
 	const char *sides[2] = {"source", "target"};
 
 	for (int side = 0; side < 2; side++)
 	{
-		FcImageArg	image = {0};
-
-		if (q->image[side] == (Datum) 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errhidestmt(true),
-					 errmsg("%s image is NULL", sides[side]),
-					 q->column[side]
-					 ? errdetail("Column \"%s\" of the upload is NULL.", q->column[side])
-					 : errdetail("FaceCompare needs each image, as bytes (bytea) or as a URL (text).")));
-		image_arg(q->image[side], q->is_url[side], sides[side], &image);
-		fc_check_image_arg(&image);
+		fc_image_from_datum(&images[side], sides[side], q->is_url[side],
+							q->image[side], q->image[side] == (Datum) 0, true);
+		images[side].column = q->column[side];
 	}
-	if (q->merchant_biz_id)
-		fc_check_merchant_biz_id(q->merchant_biz_id);
+	return fc_check_comparison(&images[0], &images[1], q->merchant_biz_id, &q->error);
 }
 
 /*
@@ -359,7 +322,8 @@ enqueue(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 			q.image[side] = PG_GETARG_DATUM(side);
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 		q.merchant_biz_id = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	check_request_or_raise(&q);
+	if (!check_request(&q))
+		fc_raise_error(&q.error);
 	if (q.merchant_biz_id == NULL)
 		q.merchant_biz_id = fc_new_merchant_biz_id();
 	id = insert_request(&q);
@@ -516,10 +480,10 @@ facecompare_verify_upload(PG_FUNCTION_ARGS)
 	q.upload_table = upload;
 
 	/* A bad picture fails its request, never the upload. */
-	(void) fc_capture_error(check_request_or_raise, &q, &q.error);
+	(void) check_request(&q);
 	q.merchant_biz_id = fc_new_merchant_biz_id();
 	(void) insert_request(&q);
-	if (q.error.sqlstate == NULL)
+	if (q.error.sqlerrcode == 0)
 		wake_worker_at_commit();
 	return PointerGetDatum(NULL);
 }

@@ -13,7 +13,9 @@
 
 #include <time.h>
 
+#include "access/detoast.h"
 #include "mb/pg_wchar.h"
+#include "utils/builtins.h"
 
 #include "formenc.h"
 #include "image.h"
@@ -55,71 +57,101 @@ fc_new_merchant_biz_id(void)
 	return id;
 }
 
-/* Ensure the id is 1 to 32 ASCII letters or digits, as the API requires. */
+/* Enough of a picture's head to tell its format (image.c reads 8 bytes). */
+#define IMAGE_HEAD_BYTES 16
+
 void
-fc_check_merchant_biz_id(const char *id)
+fc_image_from_datum(FcImageArg *image, const char *side, bool is_url,
+					Datum value, bool isnull, bool head_only)
+{
+	memset(image, 0, sizeof(FcImageArg));
+	image->side = side;
+	image->is_url = is_url;
+	if (isnull)
+		image->missing = true;
+	else if (head_only)
+	{
+		/* A photo stored out of line is not read whole (nor a huge one at all) to be judged. */
+		image->len = toast_raw_datum_size(value) - VARHDRSZ;
+		if (is_url)
+			image->url = image->len > FC_MAX_URL_BYTES ? NULL : TextDatumGetCString(value);
+		else
+			image->bytes = VARDATA_ANY(DatumGetByteaPSlice(value, 0, IMAGE_HEAD_BYTES));
+	}
+	else if (is_url)
+		image->url = TextDatumGetCString(value);
+	else
+	{
+		bytea	   *bytes = DatumGetByteaPP(value);
+
+		image->bytes = VARDATA_ANY(bytes);
+		image->len = VARSIZE_ANY_EXHDR(bytes);
+	}
+}
+
+/* Is the id 1 to 32 ASCII letters or digits, as the API requires? */
+bool
+fc_check_merchant_biz_id(const char *id, FcError *error)
 {
 	size_t		len = strlen(id);
 
 	if (len == 0 || len > FC_MERCHANT_BIZ_ID_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errhidestmt(true),
-				 errmsg("merchant_biz_id must be 1 to %d ASCII letters or digits",
-						FC_MERCHANT_BIZ_ID_MAX),
-				 errdetail("The value given has %zu characters.", len),
-				 errhint("Pass NULL to have a unique id generated.")));
+	{
+		fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE,
+				 "merchant_biz_id must be 1 to %d ASCII letters or digits", FC_MERCHANT_BIZ_ID_MAX);
+		fc_error_detail(error, "The value given has %zu characters.", len);
+		fc_error_hint(error, "Pass NULL to have a unique id generated.");
+		return false;
+	}
 	for (size_t i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) id[i];
 
 		if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errhidestmt(true),
-					 errmsg("merchant_biz_id must be 1 to %d ASCII letters or digits",
-							FC_MERCHANT_BIZ_ID_MAX),
-					 errdetail("Character %d is not an ASCII letter or digit.",
-							   pg_mbstrlen_with_len(id, (int) i) + 1),
-					 errhint("Pass NULL to have a unique id generated.")));
+		{
+			fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE,
+					 "merchant_biz_id must be 1 to %d ASCII letters or digits", FC_MERCHANT_BIZ_ID_MAX);
+			fc_error_detail(error, "Character %d is not an ASCII letter or digit.",
+							pg_mbstrlen_with_len(id, (int) i) + 1);
+			fc_error_hint(error, "Pass NULL to have a unique id generated.");
+			return false;
+		}
 	}
+	return true;
 }
 
-/* Ensure a URL argument is an http(s) URL the service could download. */
-static void
-check_image_url(const FcImageArg *image)
+/* Is a URL argument an http(s) URL the service could download? */
+static bool
+check_image_url(const FcImageArg *image, FcError *error)
 {
 	const char *url = image->url;
 	size_t		len = url ? strlen(url) : image->len;
 
 	if (url == NULL || len > FC_MAX_URL_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errhidestmt(true),
-				 errmsg("%s image URL is too long: %zu bytes", image->side, len),
-				 errdetail("An image URL may have at most %d bytes.", FC_MAX_URL_BYTES)));
+	{
+		fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE,
+				 "%s image URL is too long: %zu bytes", image->side, len);
+		fc_error_detail(error, "An image URL may have at most %d bytes.", FC_MAX_URL_BYTES);
+		return false;
+	}
 	if (url[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errhidestmt(true),
-				 errmsg("%s image URL is empty", image->side)));
+		return fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE, "%s image URL is empty", image->side);
 	if (pg_strncasecmp(url, "https://", 8) != 0 && pg_strncasecmp(url, "http://", 7) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errhidestmt(true),
-				 errmsg("%s image URL must use http or https", image->side),
-				 errdetail("The service downloads the picture from a public http:// or https:// URL."),
-				 (url[0] == '\\' && url[1] == 'x')
-				 ? errhint("The value looks like bytea text; an untyped literal is taken as a URL, so cast it: '\\x...'::bytea.")
-				 : 0));
+	{
+		fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE,
+				 "%s image URL must use http or https", image->side);
+		fc_error_detail(error, "The service downloads the picture from a public http:// or https:// URL.");
+		if (url[0] == '\\' && url[1] == 'x')
+			fc_error_hint(error, "The value looks like bytea text; an untyped literal is taken as a URL, so cast it: '\\x...'::bytea.");
+		return false;
+	}
 	for (const char *p = url; *p; p++)
 	{
 		if ((unsigned char) *p < 0x20 || *p == 0x7F)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errhidestmt(true),
-					 errmsg("%s image URL contains a control character", image->side)));
+			return fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE,
+							"%s image URL contains a control character", image->side);
 	}
+	return true;
 }
 
 /* Does the start of the data look like the base64 text of a JPEG or PNG? */
@@ -130,45 +162,65 @@ looks_base64_encoded(const char *bytes, size_t len)
 		(len >= 6 && memcmp(bytes, "iVBORw", 6) == 0);
 }
 
-/* Ensure an image argument is a JPEG or PNG within the transfer limit. */
-static void
-check_image_bytes(const FcImageArg *image)
+/* Is an image argument a JPEG or PNG within the transfer limit? */
+static bool
+check_image_bytes(const FcImageArg *image, FcError *error)
 {
 	size_t		encoded;
 
 	if (image->len == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errhidestmt(true),
-				 errmsg("%s image is empty", image->side)));
+		return fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE, "%s image is empty", image->side);
 	if (fc_image_format((const unsigned char *) image->bytes, image->len) == FC_IMAGE_UNKNOWN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errhidestmt(true),
-				 errmsg("%s image is neither JPEG nor PNG", image->side),
-				 errdetail("The service accepts JPG, JPEG and PNG pictures; the first bytes of this one match neither format."),
-				 looks_base64_encoded(image->bytes, image->len)
-				 ? errhint("The bytes look base64-encoded: pass decode(value, 'base64').")
-				 : 0));
+	{
+		fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE,
+				 "%s image is neither JPEG nor PNG", image->side);
+		fc_error_detail(error, "The service accepts JPG, JPEG and PNG pictures; the first bytes of this one match neither format.");
+		if (looks_base64_encoded(image->bytes, image->len))
+			fc_error_hint(error, "The bytes look base64-encoded: pass decode(value, 'base64').");
+		return false;
+	}
 	encoded = fc_base64_length(image->len);
 	if (encoded > FC_MAX_ENCODED_PICTURE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errhidestmt(true),
-				 errmsg("%s image is too large: %zu bytes, %zu once base64-encoded",
-						image->side, image->len, encoded),
-				 errdetail("The service takes at most %d bytes of base64 per picture, so an image of at most %d bytes.",
-						   FC_MAX_ENCODED_PICTURE, FC_MAX_ENCODED_PICTURE / 4 * 3),
-				 errhint("Compress or downscale the image (50 to 100 kB is recommended), or pass its URL.")));
+	{
+		fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE,
+				 "%s image is too large: %zu bytes, %zu once base64-encoded",
+				 image->side, image->len, encoded);
+		fc_error_detail(error, "The service takes at most %d bytes of base64 per picture, so an image of at most %d bytes.",
+						FC_MAX_ENCODED_PICTURE, FC_MAX_ENCODED_PICTURE / 4 * 3);
+		fc_error_hint(error, "Compress or downscale the image (50 to 100 kB is recommended), or pass its URL.");
+		return false;
+	}
+	return true;
 }
 
-void
-fc_check_image_arg(const FcImageArg *image)
+bool
+fc_check_image_arg(const FcImageArg *image, FcError *error)
 {
-	if (image->is_url)
-		check_image_url(image);
-	else
-		check_image_bytes(image);
+	return image->is_url ? check_image_url(image, error) : check_image_bytes(image, error);
+}
+
+bool
+fc_check_comparison(const FcImageArg *source, const FcImageArg *target,
+					const char *merchant_biz_id, FcError *error)
+{
+	const FcImageArg *sides[2] = {source, target};
+
+	/* One order for every caller: a missing image first, then each side's rules, then the id. */
+	for (int i = 0; i < 2; i++)
+		if (sides[i]->missing)
+		{
+			fc_error(error, ERRCODE_INVALID_PARAMETER_VALUE, "%s image is NULL", sides[i]->side);
+			if (sides[i]->column)
+				fc_error_detail(error, "Column \"%s\" of the upload is NULL.", sides[i]->column);
+			else
+				fc_error_detail(error, "FaceCompare needs each image, as bytes (bytea) or as a URL (text).");
+			fc_error_hint(error, "Skip rows that lack an image with WHERE ... IS NOT NULL on both image columns.");
+			return false;
+		}
+	for (int i = 0; i < 2; i++)
+		if (!fc_check_image_arg(sides[i], error))
+			return false;
+	return merchant_biz_id == NULL || fc_check_merchant_biz_id(merchant_biz_id, error);
 }
 
 /* Room for append_picture_field() to add this field, "&" included. */

@@ -263,8 +263,8 @@ env_or_null(const char *name)
  * is set, else wholly from the environment as the official SDKs read it: a
  * key from one place never meets a secret or token from the other.
  */
-void
-fc_get_credentials(FcCredentials *creds)
+bool
+fc_get_credentials(FcCredentials *creds, FcError *error)
 {
 	bool		from_settings = nonempty_or_null(access_key_id) != NULL;
 
@@ -282,19 +282,24 @@ fc_get_credentials(FcCredentials *creds)
 	}
 
 	if (creds->access_key_id == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("facecompare.access_key_id is not set"),
-				 errdetail("FaceCompare calls are signed with an AccessKey, and none is configured."),
-				 errhint("Run ALTER SYSTEM SET facecompare.access_key_id = '...' and SELECT pg_reload_conf(), or set ALIBABA_CLOUD_ACCESS_KEY_ID in the server's environment.")));
+	{
+		fc_error(error, ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+				 "facecompare.access_key_id is not set");
+		fc_error_detail(error, "FaceCompare calls are signed with an AccessKey, and none is configured.");
+		fc_error_hint(error, "Run ALTER SYSTEM SET facecompare.access_key_id = '...' and SELECT pg_reload_conf(), or set ALIBABA_CLOUD_ACCESS_KEY_ID in the server's environment.");
+		return false;
+	}
 	if (creds->access_key_secret == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("facecompare.access_key_secret is not set"),
-				 errdetail("The AccessKey %s is configured %s, but its secret is not.",
-						   creds->access_key_id,
-						   from_settings ? "in facecompare.access_key_id" : "in ALIBABA_CLOUD_ACCESS_KEY_ID"),
-				 errhint(from_settings
-						 ? "Run ALTER SYSTEM SET facecompare.access_key_secret = '...' and SELECT pg_reload_conf()."
-						 : "Set ALIBABA_CLOUD_ACCESS_KEY_SECRET in the server's environment.")));
+	{
+		fc_error(error, ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+				 "facecompare.access_key_secret is not set");
+		fc_error_detail(error, "The AccessKey %s is configured %s, but its secret is not.",
+						creds->access_key_id,
+						from_settings ? "in facecompare.access_key_id" : "in ALIBABA_CLOUD_ACCESS_KEY_ID");
+		fc_error_hint(error, "%s", from_settings
+					  ? "Run ALTER SYSTEM SET facecompare.access_key_secret = '...' and SELECT pg_reload_conf()."
+					  : "Set ALIBABA_CLOUD_ACCESS_KEY_SECRET in the server's environment.");
+		return false;
+	}
+	return true;
 }

@@ -5,6 +5,8 @@
 #ifndef SETTINGS_H
 #define SETTINGS_H
 
+#include "fcerror.h"
+
 /* Credentials for one call, from the settings or else the environment. */
 typedef struct FcCredentials
 {
@@ -32,7 +34,7 @@ extern void fc_warn_if_secrets_exposed(void);
  */
 extern char *fc_service_base_url(void);
 
-/* Fill creds or raise an error naming the setting to set. */
-extern void fc_get_credentials(FcCredentials *creds);
+/* Fill creds, or say in *error which setting to set. */
+extern bool fc_get_credentials(FcCredentials *creds, FcError *error);
 
 #endif							/* SETTINGS_H */

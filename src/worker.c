@@ -366,10 +366,10 @@ store_outcome(const Running *r)
 
 	if (p->ok)
 		status = "done";
-	else if (p->retryable && r->attempts < worker_max_attempts)
+	else if (p->error.retryable && r->attempts < worker_max_attempts)
 	{
 		status = "pending";
-		retry_ms = fc_backoff_delay_ms(fc_max_retries + r->attempts, p->throttled);
+		retry_ms = fc_backoff_delay_ms(fc_max_retries + r->attempts, p->error.throttled);
 	}
 	else
 		status = "failed";
@@ -387,7 +387,8 @@ store_outcome(const Running *r)
 		SET_TEXT(6, p->verdict.score);
 		SET_TEXT(7, p->verdict.request_id);
 	}
-	SET_TEXT(8, p->error.sqlstate);
+	if (!p->ok)
+		SET_TEXT(8, fc_error_sqlstate(&p->error));
 	SET_TEXT(9, p->error.code);
 	SET_TEXT(10, p->error.message);
 	if (p->first_sent_at != 0)
@@ -417,9 +418,8 @@ release(Running *r)
  * One side of a claimed pair from the claim's columns (length, bytes or
  * head, URL), copied into the request's context.  A picture over the limit
  * came back as its head only: the checks need no more to refuse it.
- * Returns false when the side has neither bytes nor a URL.
  */
-static bool
+static void
 set_claimed_side(FcImageArg *side, const char *name, HeapTuple row, TupleDesc desc, int first)
 {
 	bool		len_null,
@@ -429,20 +429,13 @@ set_claimed_side(FcImageArg *side, const char *name, HeapTuple row, TupleDesc de
 	Datum		bytes = SPI_getbinval(row, desc, first + 1, &bytes_null);
 	Datum		url = SPI_getbinval(row, desc, first + 2, &url_null);
 
-	side->side = name;
-	side->is_url = bytes_null;
 	if (!bytes_null)
 	{
-		bytea	   *copy = DatumGetByteaPCopy(bytes);
-
-		side->bytes = VARDATA(copy);
-		side->len = len_null ? 0 : (size_t) DatumGetInt32(len);
+		fc_image_from_datum(side, name, false, PointerGetDatum(DatumGetByteaPCopy(bytes)), false, false);
+		side->len = (size_t) DatumGetInt32(len);
 	}
-	else if (!url_null)
-		side->url = TextDatumGetCString(url);
 	else
-		return false;
-	return true;
+		fc_image_from_datum(side, name, true, url, url_null, false);
 }
 
 /*
@@ -495,16 +488,8 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 		r->attempts = DatumGetInt32(SPI_getbinval(row, desc, 2, &isnull));
 		r->pair.context = r->context;
 		r->pair.merchant_biz_id = SPI_getvalue(row, desc, 3);
-		for (int side = 0; side < 2; side++)
-			if (!set_claimed_side(side == 0 ? &r->pair.source : &r->pair.target,
-								  side == 0 ? "source" : "target", row, desc, 4 + 3 * side) &&
-				!r->pair.invalid)
-			{
-				/* Only a row written by hand can lack an image now. */
-				r->pair.invalid = true;
-				r->pair.error.sqlstate = pstrdup("22023");
-				r->pair.error.message = psprintf("%s image is NULL", side == 0 ? "source" : "target");
-			}
+		set_claimed_side(&r->pair.source, "source", row, desc, 4);
+		set_claimed_side(&r->pair.target, "target", row, desc, 7);
 		fc_batch_check_pair(&r->pair);
 		MemoryContextSwitchTo(old);
 		claimed[i] = r;
@@ -549,31 +534,17 @@ store_decided(FcPair **decided, int ndecided)
 static FcBatch *
 make_batch(MemoryContext batch_context, bool *warned)
 {
-	FcBatch    *batch = NULL;
 	MemoryContext old = MemoryContextSwitchTo(batch_context);
+	FcError		error;
+	FcBatch    *batch = fc_batch_create(&error);
 
-	PG_TRY();
-	{
-		batch = fc_batch_create(false);
-		*warned = false;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *error;
-
-		MemoryContextSwitchTo(batch_context);
-		error = CopyErrorData();
-		if (error->sqlerrcode != ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION)
-			PG_RE_THROW();
-		FlushErrorState();
-		if (!*warned)
-			ereport(LOG,
-					(errmsg("facecompare worker: %s; queued requests wait", error->message),
-					 error->hint ? errhint("%s", error->hint) : 0));
-		*warned = true;
+	if (batch == NULL && !*warned)
+		ereport(LOG,
+				(errmsg("facecompare worker: %s; queued requests wait", error.message),
+				 error.hint ? errhint("%s", error.hint) : 0));
+	*warned = batch == NULL;
+	if (batch == NULL)
 		MemoryContextReset(batch_context);
-	}
-	PG_END_TRY();
 	MemoryContextSwitchTo(old);
 	return batch;
 }
@@ -618,7 +589,15 @@ facecompare_worker_main(Datum arg)
 				batch = NULL;
 			}
 			else if (batch)
-				fc_batch_reconfigure(batch);
+			{
+				FcError		error;
+
+				/* Without credentials now, the running requests keep the old ones. */
+				if (!fc_batch_reconfigure(batch, &error))
+					ereport(LOG,
+							(errmsg("facecompare worker: %s; requests already claimed keep the previous settings",
+									error.message)));
+			}
 			next_claim = 0;
 		}
 		if (take_work_queued())
