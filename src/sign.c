@@ -82,14 +82,6 @@ fc_canonical_query(FcStrBuf *out, const FcParam *sorted, int n)
 	}
 }
 
-bool
-fc_header_is_signed(const char *lowercase_name)
-{
-	return strcmp(lowercase_name, "host") == 0 ||
-		strcmp(lowercase_name, "content-type") == 0 ||
-		strncmp(lowercase_name, "x-acs-", 6) == 0;
-}
-
 /* Append value without leading and trailing blanks. */
 static void
 append_trimmed(FcStrBuf *out, const char *value)

@@ -34,9 +34,6 @@ extern void fc_sort_params(FcParam *params, int n);
  */
 extern void fc_canonical_query(FcStrBuf *out, const FcParam *sorted, int n);
 
-/* Does this header take part in the signature (host, content-type, x-acs-*)? */
-extern bool fc_header_is_signed(const char *lowercase_name);
-
 /*
  * Append the canonical request.  headers are the signed headers, with
  * lowercase names, sorted by name; their values are trimmed here.
