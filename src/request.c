@@ -24,7 +24,8 @@
 #define API_ACTION		"FaceCompare"
 #define API_VERSION		"2022-08-09"
 #define CONTENT_TYPE	"application/x-www-form-urlencoded"
-#define USER_AGENT		"facecompare/0.3.0 (PostgreSQL extension)"
+/* FC_VERSION: the Makefile passes facecompare.control's default_version. */
+#define USER_AGENT		"facecompare/" FC_VERSION " (PostgreSQL extension)"
 
 /* Hex of len random bytes from the strong source; out holds 2 * len + 1. */
 static void
