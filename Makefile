@@ -32,7 +32,13 @@ OBJS = \
 REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue
 REGRESS_OPTS = --load-extension=facecompare
 
-PG_CPPFLAGS = -Isrc
+# The version is written once, in the control file; the User-Agent says it too.
+FC_VERSION := $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" facecompare.control)
+ifeq ($(FC_VERSION),)
+$(error no default_version in facecompare.control)
+endif
+
+PG_CPPFLAGS = -Isrc -DFC_VERSION=\"$(FC_VERSION)\"
 # -Wno-unused-parameter: callbacks and fmgr entry points take arguments they ignore.
 # -Wno-clobbered: it flags PostgreSQL's own PG_TRY macro; locals that live
 # across PG_TRY are declared volatile by hand instead.
@@ -46,6 +52,7 @@ include $(PGXS)
 # PGXS tracks no header dependencies unless the server was configured with
 # --enable-depend: rebuild every object when any of our headers changes.
 $(OBJS): $(wildcard src/*.h) Makefile
+src/request.o: facecompare.control
 
 # Programs outside the server: the emulator and the unit tests.
 .PHONY: emulator unit-tests

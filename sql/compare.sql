@@ -32,6 +32,14 @@ FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-b.jpg'))
 SELECT merchant_biz_id
 FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.png'), 'Order2026x11x25');
 
+-- The User-Agent names the version facecompare.control gives (the Makefile
+-- passes it to the build), as the emulator logged it.
+SELECT (regexp_match(line, ' UserAgent=(\S+)$'))[1]
+	   = 'facecompare/' || e.default_version || '?(PostgreSQL?extension)' AS user_agent_has_version
+FROM regexp_split_to_table(pg_read_file((SELECT emulator_log FROM fctest.config)), E'\n') AS line,
+	 pg_available_extensions AS e
+WHERE e.name = 'facecompare' AND line LIKE '% MerchantBizId=Order2026x11x25 %';
+
 -- Every combination of bytes and URL, with typed arguments.
 SELECT 'bytea, url' AS form, passed
 FROM facecompare.compare(fctest.img('person-a.jpg'), fctest.url('person-a.png'))

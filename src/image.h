@@ -21,12 +21,6 @@ typedef enum FcImageFormat
  */
 #define FC_MAX_ENCODED_PICTURE	(1024 * 1024)
 
-/* Resolution the service accepts, as (shorter side, longer side) ranges. */
-#define FC_MIN_SHORT_SIDE	480
-#define FC_MIN_LONG_SIDE	640
-#define FC_MAX_SHORT_SIDE	1080
-#define FC_MAX_LONG_SIDE	1920
-
 /* Identify a picture by its leading bytes. */
 extern FcImageFormat fc_image_format(const unsigned char *data, size_t len);
 

@@ -26,7 +26,8 @@
 #define API_ACTION		"FaceCompare"
 #define API_VERSION		"2022-08-09"
 #define CONTENT_TYPE	"application/x-www-form-urlencoded"
-#define USER_AGENT		"facecompare/0.3.0 (PostgreSQL extension)"
+/* FC_VERSION: the Makefile passes facecompare.control's default_version. */
+#define USER_AGENT		"facecompare/" FC_VERSION " (PostgreSQL extension)"
 
 /* Hex of len random bytes from the strong source; out holds 2 * len + 1. */
 static void
@@ -256,9 +257,9 @@ fc_build_request(FcHttpRequest *req, const char *base_url,
 				 const FcCredentials *creds, const char *merchant_biz_id,
 				 const FcImageArg *source, const FcImageArg *target)
 {
-	FcPair		query[3];
+	FcParam		query[3];
 	int			nquery = 0;
-	FcPair		signed_headers[10];
+	FcParam		signed_headers[10];
 	int			nsigned = 0;
 	FcStrBuf	buf,
 				body;
@@ -273,12 +274,12 @@ fc_build_request(FcHttpRequest *req, const char *base_url,
 	int			n = 0;
 
 	/* Query: the id and the URLs.  Body: the pictures as base64. */
-	query[nquery++] = (FcPair) {"MerchantBizId", merchant_biz_id};
+	query[nquery++] = (FcParam) {"MerchantBizId", merchant_biz_id};
 	if (source->is_url)
-		query[nquery++] = (FcPair) {"SourceFacePictureUrl", source->url};
+		query[nquery++] = (FcParam) {"SourceFacePictureUrl", source->url};
 	if (target->is_url)
-		query[nquery++] = (FcPair) {"TargetFacePictureUrl", target->url};
-	fc_sort_pairs(query, nquery);
+		query[nquery++] = (FcParam) {"TargetFacePictureUrl", target->url};
+	fc_sort_params(query, nquery);
 	fc_strbuf_init(&buf);
 	fc_canonical_query(&buf, query, nquery);
 	canonical_query = pstrdup(buf.data);
@@ -299,17 +300,17 @@ fc_build_request(FcHttpRequest *req, const char *base_url,
 	random_hex(nonce, 16);
 
 	/* The signed headers, already in name order. */
-	signed_headers[nsigned++] = (FcPair) {"content-type", CONTENT_TYPE};
-	signed_headers[nsigned++] = (FcPair) {"host", host};
+	signed_headers[nsigned++] = (FcParam) {"content-type", CONTENT_TYPE};
+	signed_headers[nsigned++] = (FcParam) {"host", host};
 	if (creds->security_token)
-		signed_headers[nsigned++] = (FcPair) {"x-acs-accesskey-id", creds->access_key_id};
-	signed_headers[nsigned++] = (FcPair) {"x-acs-action", API_ACTION};
-	signed_headers[nsigned++] = (FcPair) {"x-acs-content-sha256", body_hash};
-	signed_headers[nsigned++] = (FcPair) {"x-acs-date", date};
+		signed_headers[nsigned++] = (FcParam) {"x-acs-accesskey-id", creds->access_key_id};
+	signed_headers[nsigned++] = (FcParam) {"x-acs-action", API_ACTION};
+	signed_headers[nsigned++] = (FcParam) {"x-acs-content-sha256", body_hash};
+	signed_headers[nsigned++] = (FcParam) {"x-acs-date", date};
 	if (creds->security_token)
-		signed_headers[nsigned++] = (FcPair) {"x-acs-security-token", creds->security_token};
-	signed_headers[nsigned++] = (FcPair) {"x-acs-signature-nonce", nonce};
-	signed_headers[nsigned++] = (FcPair) {"x-acs-version", API_VERSION};
+		signed_headers[nsigned++] = (FcParam) {"x-acs-security-token", creds->security_token};
+	signed_headers[nsigned++] = (FcParam) {"x-acs-signature-nonce", nonce};
+	signed_headers[nsigned++] = (FcParam) {"x-acs-version", API_VERSION};
 
 	fc_strbuf_reset(&buf);
 	{

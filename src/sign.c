@@ -49,10 +49,10 @@ fc_percent_encode(FcStrBuf *out, const char *s, size_t len)
 }
 
 static int
-pair_name_cmp(const void *a, const void *b)
+param_name_cmp(const void *a, const void *b)
 {
-	const FcPair *pa = a;
-	const FcPair *pb = b;
+	const FcParam *pa = a;
+	const FcParam *pb = b;
 	int			cmp = strcmp(pa->name, pb->name);
 
 	/* Byte order on names; tie-break on the address keeps the sort stable. */
@@ -62,14 +62,14 @@ pair_name_cmp(const void *a, const void *b)
 }
 
 void
-fc_sort_pairs(FcPair *pairs, int n)
+fc_sort_params(FcParam *params, int n)
 {
 	if (n > 1)
-		qsort(pairs, (size_t) n, sizeof(FcPair), pair_name_cmp);
+		qsort(params, (size_t) n, sizeof(FcParam), param_name_cmp);
 }
 
 void
-fc_canonical_query(FcStrBuf *out, const FcPair *sorted, int n)
+fc_canonical_query(FcStrBuf *out, const FcParam *sorted, int n)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -80,14 +80,6 @@ fc_canonical_query(FcStrBuf *out, const FcPair *sorted, int n)
 		if (sorted[i].value)
 			fc_percent_encode(out, sorted[i].value, strlen(sorted[i].value));
 	}
-}
-
-bool
-fc_header_is_signed(const char *lowercase_name)
-{
-	return strcmp(lowercase_name, "host") == 0 ||
-		strcmp(lowercase_name, "content-type") == 0 ||
-		strncmp(lowercase_name, "x-acs-", 6) == 0;
 }
 
 /* Append value without leading and trailing blanks. */
@@ -107,7 +99,7 @@ append_trimmed(FcStrBuf *out, const char *value)
 }
 
 void
-fc_signed_header_list(FcStrBuf *out, const FcPair *headers, int n)
+fc_signed_header_list(FcStrBuf *out, const FcParam *headers, int n)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -119,7 +111,7 @@ fc_signed_header_list(FcStrBuf *out, const FcPair *headers, int n)
 
 void
 fc_canonical_request(FcStrBuf *out, const char *method, const char *path,
-					 const char *canonical_query, const FcPair *headers, int n,
+					 const char *canonical_query, const FcParam *headers, int n,
 					 const char *content_sha256_hex)
 {
 	fc_strbuf_puts(out, method);

@@ -15,27 +15,24 @@
 #define FC_SIGN_ALGORITHM "ACS3-HMAC-SHA256"
 #define FC_HEX_SHA256_LEN 64
 
-/* A name/value pair: a query parameter or a request header. */
-typedef struct FcPair
+/* A signed parameter, name and value: a query parameter or a request header. */
+typedef struct FcParam
 {
 	const char *name;
 	const char *value;
-} FcPair;
+} FcParam;
 
 /* Append s percent-encoded per RFC 3986 (unreserved kept, else %XX upper). */
 extern void fc_percent_encode(FcStrBuf *out, const char *s, size_t len);
 
-/* Sort pairs by name in byte order (stable for equal names). */
-extern void fc_sort_pairs(FcPair *pairs, int n);
+/* Sort params by name in byte order (stable for equal names). */
+extern void fc_sort_params(FcParam *params, int n);
 
 /*
- * Append the canonical query string: pairs must already be sorted; each
+ * Append the canonical query string: params must already be sorted; each
  * becomes name=encoded(value), joined by '&'.  Names are encoded too.
  */
-extern void fc_canonical_query(FcStrBuf *out, const FcPair *sorted, int n);
-
-/* Does this header take part in the signature (host, content-type, x-acs-*)? */
-extern bool fc_header_is_signed(const char *lowercase_name);
+extern void fc_canonical_query(FcStrBuf *out, const FcParam *sorted, int n);
 
 /*
  * Append the canonical request.  headers are the signed headers, with
@@ -43,11 +40,11 @@ extern bool fc_header_is_signed(const char *lowercase_name);
  */
 extern void fc_canonical_request(FcStrBuf *out, const char *method,
 								 const char *path, const char *canonical_query,
-								 const FcPair *headers, int n,
+								 const FcParam *headers, int n,
 								 const char *content_sha256_hex);
 
 /* Append the signed header names joined by ';' (headers as above). */
-extern void fc_signed_header_list(FcStrBuf *out, const FcPair *headers, int n);
+extern void fc_signed_header_list(FcStrBuf *out, const FcParam *headers, int n);
 
 /* Append "ACS3-HMAC-SHA256\n" + hex(SHA256(canonical_request)). */
 extern void fc_string_to_sign(FcStrBuf *out, const char *canonical_request,

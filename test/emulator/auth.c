@@ -186,7 +186,7 @@ find_key(const char *id)
 /* Collect the decoded query arguments. */
 typedef struct QueryArgs
 {
-	FcPair		pairs[64];
+	FcParam		params[64];
 	int			n;
 } QueryArgs;
 
@@ -198,7 +198,7 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *val
 	(void) kind;
 
 	if (args->n < 64)
-		args->pairs[args->n++] = (FcPair) {key, value ? value : ""};
+		args->params[args->n++] = (FcParam) {key, value ? value : ""};
 	return MHD_YES;
 }
 
@@ -208,7 +208,7 @@ signature_matches(Request *req, const Authorization *auth, const AccessKey *key,
 				  const char *body_hash, FcStrBuf *string_to_sign)
 {
 	QueryArgs	args = {.n = 0};
-	FcPair		headers[MAX_SIGNED_HEADERS];
+	FcParam		headers[MAX_SIGNED_HEADERS];
 	int			nheaders = 0;
 	char		names[sizeof(auth->signed_headers)];
 	char	   *saveptr = NULL;
@@ -229,10 +229,10 @@ signature_matches(Request *req, const Authorization *auth, const AccessKey *key,
 	}
 
 	MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
-	fc_sort_pairs(args.pairs, args.n);
+	fc_sort_params(args.params, args.n);
 	fc_strbuf_init(&query);
 	fc_strbuf_init(&creq);
-	fc_canonical_query(&query, args.pairs, args.n);
+	fc_canonical_query(&query, args.params, args.n);
 	fc_canonical_request(&creq, "POST", "/", query.data, headers, nheaders, body_hash);
 	fc_string_to_sign(string_to_sign, creq.data, creq.len);
 	fc_hmac_sha256_hex(key->secret, strlen(key->secret), string_to_sign->data,

@@ -26,6 +26,15 @@
 #define GRID 32
 #define CACHE_SIZE 16
 
+/*
+ * Resolution the service accepts, as (shorter side, longer side) ranges.  The
+ * extension leaves the check to the service: only the emulator needs them.
+ */
+#define MIN_SHORT_SIDE 480
+#define MIN_LONG_SIDE 640
+#define MAX_SHORT_SIDE 1080
+#define MAX_LONG_SIDE 1920
+
 /* The windows sampled: the full frame, then 88-96% crops at 9 offsets each. */
 static const double scales[] = {0.96, 0.92, 0.88};
 #define NWINDOWS (1 + 3 * 9)
@@ -134,8 +143,8 @@ compute(const unsigned char *data, size_t len, Grids **gridsp, double *contrast)
 		return IMAGE_UNREADABLE;
 	short_side = w < h ? w : h;
 	long_side = w < h ? h : w;
-	if (short_side < FC_MIN_SHORT_SIDE || long_side < FC_MIN_LONG_SIDE ||
-		short_side > FC_MAX_SHORT_SIDE || long_side > FC_MAX_LONG_SIDE)
+	if (short_side < MIN_SHORT_SIDE || long_side < MIN_LONG_SIDE ||
+		short_side > MAX_SHORT_SIDE || long_side > MAX_LONG_SIDE)
 		return IMAGE_BAD_RESOLUTION;
 	pixels = stbi_load_from_memory(data, (int) len, &w, &h, &channels, 1);
 	if (pixels == NULL)

@@ -1,8 +1,9 @@
 /*
  * log.c
  *		One line per request on stderr: UTC time, client address, method and
- *		path, MerchantBizId, HTTP status, Code, elapsed time.  Never a body,
- *		base64, the Authorization header, a signature or a secret.
+ *		path, MerchantBizId, HTTP status, Code, elapsed time, User-Agent.
+ *		Never a body, base64, the Authorization header, a signature or a
+ *		secret.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,7 +16,7 @@
 
 #include "emulator.h"
 
-/* Longest MerchantBizId or path logged: they come from the client. */
+/* Longest MerchantBizId, path or User-Agent logged: they come from the client. */
 #define MAX_LOGGED_TEXT 96
 
 /*
@@ -76,7 +77,8 @@ emulator_log(const Request *req, const char *method, const char *path, int statu
 	char		when[32];
 	char		safe_method[16],
 				safe_path[MAX_LOGGED_TEXT],
-				safe_id[MAX_LOGGED_TEXT];
+				safe_id[MAX_LOGGED_TEXT],
+				safe_agent[MAX_LOGGED_TEXT];
 	time_t		now = time(NULL);
 	struct tm	tm;
 
@@ -88,7 +90,11 @@ emulator_log(const Request *req, const char *method, const char *path, int statu
 	sanitize(method, safe_method, sizeof(safe_method));
 	sanitize(path, safe_path, sizeof(safe_path));
 	sanitize(req->merchant_biz_id, safe_id, sizeof(safe_id));
+	sanitize(MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
+										 MHD_HTTP_HEADER_USER_AGENT),
+			 safe_agent, sizeof(safe_agent));
 	/* One fprintf per line: stdio locks the stream, so lines never interleave. */
-	fprintf(stderr, "%s %s %s %s MerchantBizId=%s %d %s %.1fms\n", when, addr,
-			safe_method, safe_path, safe_id, status, code ? code : "-", ms);
+	fprintf(stderr, "%s %s %s %s MerchantBizId=%s %d %s %.1fms UserAgent=%s\n",
+			when, addr, safe_method, safe_path, safe_id, status, code ? code : "-",
+			ms, safe_agent);
 }

@@ -18,12 +18,12 @@ static void
 sign_vector(const char *date, const char *nonce, const char *sts_token,
 			FcStrBuf *signed_headers, FcStrBuf *sts, char *signature)
 {
-	FcPair		query[] = {
+	FcParam		query[] = {
 		{"SourceFacePictureUrl", "https://example.com/a b*~.jpg"},
 		{"MerchantBizId", "abc123"},
 	};
 	char		body_hash[FC_HEX_SHA256_LEN + 1];
-	FcPair		headers[9];
+	FcParam		headers[9];
 	int			n = 0;
 	FcStrBuf	cq,
 				creq;
@@ -31,21 +31,21 @@ sign_vector(const char *date, const char *nonce, const char *sts_token,
 	fc_sha256_hex(BODY, strlen(BODY), body_hash);
 	fc_strbuf_init(&cq);
 	fc_strbuf_init(&creq);
-	fc_sort_pairs(query, 2);
+	fc_sort_params(query, 2);
 	fc_canonical_query(&cq, query, 2);
 
-	headers[n++] = (FcPair) {"content-type", "application/x-www-form-urlencoded"};
-	headers[n++] = (FcPair) {"host", HOST};
+	headers[n++] = (FcParam) {"content-type", "application/x-www-form-urlencoded"};
+	headers[n++] = (FcParam) {"host", HOST};
 	if (sts_token)
-		headers[n++] = (FcPair) {"x-acs-accesskey-id", "testid"};
-	headers[n++] = (FcPair) {"x-acs-action", "FaceCompare"};
-	headers[n++] = (FcPair) {"x-acs-content-sha256", body_hash};
-	headers[n++] = (FcPair) {"x-acs-date", date};
+		headers[n++] = (FcParam) {"x-acs-accesskey-id", "testid"};
+	headers[n++] = (FcParam) {"x-acs-action", "FaceCompare"};
+	headers[n++] = (FcParam) {"x-acs-content-sha256", body_hash};
+	headers[n++] = (FcParam) {"x-acs-date", date};
 	if (sts_token)
-		headers[n++] = (FcPair) {"x-acs-security-token", sts_token};
-	headers[n++] = (FcPair) {"x-acs-signature-nonce", nonce};
-	headers[n++] = (FcPair) {"x-acs-version", "2022-08-09"};
-	fc_sort_pairs(headers, n);
+		headers[n++] = (FcParam) {"x-acs-security-token", sts_token};
+	headers[n++] = (FcParam) {"x-acs-signature-nonce", nonce};
+	headers[n++] = (FcParam) {"x-acs-version", "2022-08-09"};
+	fc_sort_params(headers, n);
 
 	fc_canonical_request(&creq, "POST", "/", cq.data, headers, n, body_hash);
 	fc_string_to_sign(sts, creq.data, creq.len);
@@ -150,7 +150,7 @@ main(void)
 				sts;
 	char		hex[FC_HEX_SHA256_LEN + 1];
 	char		sig[FC_HEX_SHA256_LEN + 1];
-	FcPair		q[] = {{"b", "2"}, {"a", "1"}, {"B", "0"}};
+	FcParam		q[] = {{"b", "2"}, {"a", "1"}, {"B", "0"}};
 
 	/* RFC 3986: unreserved kept, everything else %XX upper-case. */
 	fc_strbuf_init(&buf);
@@ -159,7 +159,7 @@ main(void)
 
 	/* Sorting is by byte order: upper case before lower case. */
 	fc_strbuf_reset(&buf);
-	fc_sort_pairs(q, 3);
+	fc_sort_params(q, 3);
 	fc_canonical_query(&buf, q, 3);
 	is_str(buf.data, "B=0&a=1&b=2", "canonical query sorts names in byte order");
 

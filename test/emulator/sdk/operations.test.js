@@ -81,7 +81,7 @@ test('static files: GET /static/NAME serves --static-dir; no path traversal; ?de
   assert.ok(Date.now() - started >= 300);
 });
 
-test('the log: one line per request with time, address, method and path, MerchantBizId, status, Code, ms', async () => {
+test('the log: one line per request with time, address, method and path, MerchantBizId, status, Code, ms, User-Agent', async () => {
   const e = await startEmulator([], { quiet: false });
   await faceCompare(client(e.port), { query: { MerchantBizId: 'logme1' }, body: pair() });
   await faceCompare(client(e.port, { secret: 'wrong' }), { query: { MerchantBizId: 'logme2' }, body: pair() }).catch(() => {});
@@ -91,7 +91,7 @@ test('the log: one line per request with time, address, method and path, Merchan
   await new Promise((r) => setTimeout(r, 100));
   const lines = e.stderr().trim().split('\n');
   assert.equal(lines.length, 5, e.stderr());
-  assert.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1:\d+ POST \/ MerchantBizId=logme1 200 Success \d+\.\dms$/);
+  assert.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ 127\.0\.0\.1:\d+ POST \/ MerchantBizId=logme1 200 Success \d+\.\dms UserAgent=\S+$/);
   assert.match(lines[1], / POST \/ MerchantBizId=logme2 400 SignatureDoesNotMatch /);
   assert.match(lines[2], / MerchantBizId=evil\?forged\?line 400 /, 'client text cannot forge log lines');
   assert.match(lines[3], / GET \/healthz MerchantBizId=- 200 - /);
