@@ -11,8 +11,6 @@
 #include "request.h"
 #include "response.h"
 
-extern int	fc_max_concurrency;
-
 typedef enum FcPairState
 {
 	FC_PAIR_WAITING,			/* not sent yet, or waiting for a retry */
@@ -46,9 +44,6 @@ typedef struct FcPair
 	bool		retryable;		/* the error may go away if tried later */
 	bool		throttled;		/* the error is the service's rate limit */
 } FcPair;
-
-/* Define facecompare.max_concurrency; called once from _PG_init. */
-extern void fc_batch_init(void);
 
 /*
  * Check a pair's arguments before it is run: on a bad one, set invalid and

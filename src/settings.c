@@ -1,6 +1,7 @@
 /*
  * settings.c
- *		The facecompare.* settings.
+ *		Every facecompare.* setting, defined in one place so that the prefix
+ *		can be reserved right after the last of them.
  *
  * Everything that decides where a signed request goes, or with which key, is
  * PGC_SUSET: a plain role's SET fails, so it can neither redirect a request
@@ -10,11 +11,13 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "http.h"
 #include "redact.h"
 #include "settings.h"
 
@@ -49,6 +52,12 @@ int			fc_max_retries = 2;
 int			fc_retry_delay_ms = 200;
 char	   *fc_ca_file = NULL;
 bool		fc_raise_on_error = true;
+int			fc_max_concurrency = 8;
+int			fc_max_qps = 0;
+char	   *fc_worker_database = "";
+int			fc_worker_max_attempts = 5;
+bool		fc_keep_images = false;
+int			fc_retention_s = 0;
 
 static inline const char *
 nonempty_or_null(const char *value)
@@ -209,6 +218,50 @@ fc_settings_init(void)
 							&fc_retry_delay_ms, 200, 1, 10000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.max_concurrency",
+							"Most requests a batch (compare_many, the queue's worker) has in flight at once.",
+							"Throughput is at most max_concurrency / latency and never more than facecompare.max_qps.",
+							&fc_max_concurrency, 8, 1, FC_MAX_CONCURRENCY,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.max_qps",
+							"Most FaceCompare requests per second, for all sessions together (0: no limit).",
+							"Set it to the account's QPS limit so that no request is throttled.  Shared by all backends when facecompare is in shared_preload_libraries, else per session.",
+							&fc_max_qps, 0, 0, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.worker_max_attempts",
+							"Most times the worker runs a queued request before marking it failed.",
+							"Each run is up to 1 + facecompare.max_retries HTTP requests.  An error that trying again cannot mend fails the request at once.",
+							&fc_worker_max_attempts, 5, 1, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("facecompare.keep_images",
+							 "Keep a queued request's image bytes once it has finished.",
+							 "Off: images are biometric data, dropped from facecompare.request as soon as a request is done or failed.",
+							 &fc_keep_images, false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.retention",
+							"How long finished requests stay in facecompare.request (0: for ever).",
+							"The worker deletes done and failed requests that finished longer ago than this.",
+							&fc_retention_s, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	/* A postmaster setting can only be defined while preloading. */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("facecompare.worker_database",
+								   "Database whose queue (facecompare.request) the background worker runs; empty: no worker.",
+								   "Needs facecompare in shared_preload_libraries.  The worker waits until the extension is installed in that database.",
+								   &fc_worker_database, "",
+								   PGC_POSTMASTER, 0,
+								   NULL, NULL, NULL);
+
+	/*
+	 * Last: reserving the prefix drops every placeholder not defined by now,
+	 * with the value postgresql.conf gave it.
+	 */
+	MarkGUCPrefixReserved("facecompare");
 }
 
 /*
