@@ -18,7 +18,6 @@
  */
 #include "postgres.h"
 
-#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -28,8 +27,6 @@
 #include "http.h"
 #include "ratelimit.h"
 #include "settings.h"
-
-int			fc_max_concurrency = 8;
 
 /* A growable list of pairs. */
 typedef struct PairList
@@ -50,17 +47,6 @@ struct FcBatch
 	FcCredentials creds;		/* copies, in context */
 	char	   *base_url;
 };
-
-void
-fc_batch_init(void)
-{
-	DefineCustomIntVariable("facecompare.max_concurrency",
-							"Most requests a batch (compare_many, the queue's worker) has in flight at once.",
-							"Throughput is at most max_concurrency / latency and never more than facecompare.max_qps.",
-							&fc_max_concurrency, 8, 1, FC_MAX_CONCURRENCY,
-							PGC_USERSET, 0,
-							NULL, NULL, NULL);
-}
 
 static void
 list_push(MemoryContext context, PairList *list, FcPair *pair)

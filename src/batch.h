@@ -11,8 +11,6 @@
 #include "request.h"
 #include "response.h"
 
-extern int	fc_max_concurrency;
-
 typedef enum FcPairState
 {
 	FC_PAIR_WAITING,			/* not sent yet, or waiting for a retry */
@@ -44,9 +42,6 @@ typedef struct FcPair
 	bool		ok;
 	FcError		error;			/* sqlerrcode 0: none */
 } FcPair;
-
-/* Define facecompare.max_concurrency; called once from _PG_init. */
-extern void fc_batch_init(void);
 
 /*
  * Check a pair's arguments before it is run (fc_check_comparison): on a bad

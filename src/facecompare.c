@@ -9,7 +9,6 @@
 #include "funcapi.h"
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
-#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -18,7 +17,6 @@
 #include "errors.h"
 #include "memo.h"
 #include "queue.h"
-#include "ratelimit.h"
 #include "redact.h"
 #include "request.h"
 #include "settings.h"
@@ -48,13 +46,9 @@ _PG_init(void)
 {
 	fc_shmem_init();
 	fc_settings_init();
-	fc_ratelimit_init();
-	fc_batch_init();
 	fc_worker_init();
 	fc_queue_init();
 	fc_memo_init();
-	/* Only once every module has defined its settings: see the TAP test. */
-	MarkGUCPrefixReserved("facecompare");
 	fc_redact_init();
 	fc_warn_if_secrets_exposed();
 }

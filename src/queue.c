@@ -35,8 +35,8 @@
 #include "queue.h"
 #include "redact.h"
 #include "request.h"
+#include "settings.h"
 #include "sharedstate.h"
-#include "worker.h"
 
 #define VERIFY_UPLOAD_USAGE \
 	"Use it as AFTER INSERT ... FOR EACH ROW EXECUTE FUNCTION " \

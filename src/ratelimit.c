@@ -12,33 +12,22 @@
 
 #include "miscadmin.h"
 #include "storage/latch.h"
-#include "utils/guc.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "ratelimit.h"
+#include "settings.h"
 #include "sharedstate.h"
 
 /* Spacing margin: requests a little further apart than 1/max_qps. */
 #define SLOT_MARGIN 1.02
 
-int			fc_max_qps = 0;
-
-/* The next free slot: shared, or this backend's own when not preloaded. */
+/*
+ * The next free slot: shared, or this backend's own when not preloaded,
+ * set up by the first reservation that needs it.
+ */
 static FcSharedState local_state;
 static bool warned_local = false;
-
-void
-fc_ratelimit_init(void)
-{
-	DefineCustomIntVariable("facecompare.max_qps",
-							"Most FaceCompare requests per second, for all sessions together (0: no limit).",
-							"Set it to the account's QPS limit so that no request is throttled.  Shared by all backends when facecompare is in shared_preload_libraries, else per session.",
-							&fc_max_qps, 0, 0, 100000,
-							PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	SpinLockInit(&local_state.mutex);
-}
 
 TimestampTz
 fc_ratelimit_reserve(void)
@@ -53,6 +42,7 @@ fc_ratelimit_reserve(void)
 	if (fc_shared == NULL && !warned_local)
 	{
 		warned_local = true;
+		SpinLockInit(&local_state.mutex);
 		ereport(NOTICE,
 				(errmsg("facecompare.max_qps applies to this session only"),
 				 errdetail("facecompare is not in shared_preload_libraries, so sessions cannot share the limit."),

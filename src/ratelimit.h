@@ -7,11 +7,6 @@
 
 #include "datatype/timestamp.h"
 
-extern int	fc_max_qps;
-
-/* Define facecompare.max_qps; called once from _PG_init. */
-extern void fc_ratelimit_init(void);
-
 /*
  * Reserve the next send slot: the time at which the caller may send one
  * request (now or later).  Slots are 1/max_qps apart across all backends.

@@ -1,6 +1,7 @@
 /*
  * settings.c
- *		The facecompare.* settings.
+ *		Every facecompare.* setting, defined in one place so that the prefix
+ *		can be reserved right after the last of them.
  *
  * Everything that decides where a signed request goes, or with which key, is
  * PGC_SUSET: a plain role's SET fails, so it can neither redirect a request
@@ -10,11 +11,13 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "http.h"
 #include "redact.h"
 #include "settings.h"
 
@@ -49,6 +52,12 @@ int			fc_max_retries = 2;
 int			fc_retry_delay_ms = 200;
 char	   *fc_ca_file = NULL;
 bool		fc_raise_on_error = true;
+int			fc_max_concurrency = 8;
+int			fc_max_qps = 0;
+char	   *fc_worker_database = "";
+int			fc_worker_max_attempts = 5;
+bool		fc_keep_images = false;
+int			fc_retention_s = 0;
 
 static inline const char *
 nonempty_or_null(const char *value)
@@ -136,79 +145,123 @@ void
 fc_settings_init(void)
 {
 	DefineCustomStringVariable("facecompare.access_key_id",
-							   "AccessKey ID used to sign FaceCompare calls.",
-							   "Empty means: use the environment variable ALIBABA_CLOUD_ACCESS_KEY_ID of the server.",
+							   "AccessKey ID that signs FaceCompare calls.",
+							   "Empty: the ID, its secret and any STS token all come from the server's environment (ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN), and facecompare.access_key_secret and facecompare.security_token are not used.",
 							   &access_key_id, "",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("facecompare.access_key_secret",
-							   "AccessKey secret used to sign FaceCompare calls (never shown).",
-							   "Empty means: use the environment variable ALIBABA_CLOUD_ACCESS_KEY_SECRET of the server.",
+							   "AccessKey secret of facecompare.access_key_id (never shown).",
+							   "Required when facecompare.access_key_id is set, not used when it is empty.",
 							   &access_key_secret, "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
 							   check_access_key_secret, NULL, show_access_key_secret);
 	DefineCustomStringVariable("facecompare.security_token",
 							   "STS security token sent with temporary credentials (never shown).",
-							   "Empty means: use the environment variable ALIBABA_CLOUD_SECURITY_TOKEN of the server, if any.",
+							   "Used only when facecompare.access_key_id is set; empty: no token is sent.",
 							   &security_token, "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
 							   check_security_token, NULL, show_security_token);
 	DefineCustomEnumVariable("facecompare.region",
-							 "Region of the FaceCompare service.",
-							 "One of ap-southeast-1 (Singapore), ap-southeast-5 (Indonesia), ap-southeast-3 (Malaysia), cn-hongkong.",
+							 "Region of the FaceCompare service: calls go to cloudauth-intl.<region>.aliyuncs.com.",
+							 "One of ap-southeast-1 (Singapore), ap-southeast-5 (Indonesia), ap-southeast-3 (Malaysia), cn-hongkong.  Not used when facecompare.endpoint is set.",
 							 &region, FC_REGION_SINGAPORE, region_options,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("facecompare.use_internal_endpoint",
-							 "Call the region's internal (-vpc) endpoint instead of the public one.",
-							 "Only reachable from a VPC in the same region.",
+							 "Call the region's internal endpoint (cloudauth-intl-vpc) instead of the public one.",
+							 "Only reachable from a VPC in the same region.  Not used when facecompare.endpoint is set.",
 							 &use_internal_endpoint, false,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomStringVariable("facecompare.endpoint",
 							   "Base URL that overrides the region's endpoint, such as http://127.0.0.1:8089 for the emulator.",
-							   "Empty means: the region's endpoint.",
+							   "Empty: the region's endpoint.  Otherwise http(s)://host[:port], with no path, query or fragment.",
 							   &endpoint, "",
 							   PGC_SUSET, 0,
 							   check_endpoint, NULL, NULL);
 	DefineCustomIntVariable("facecompare.timeout",
-							"Longest time one FaceCompare call may take: every attempt, the connection and the pauses between retries included.",
-							"An attempt gets what is left of it, and no retry starts after it.  In compare_many() and the queue it applies to each pair, from its first send.",
+							"Longest time one FaceCompare call may take: every attempt, its connection and the pauses between retries included.",
+							"In milliseconds, 1 ms to 1 h, counted from the first send: waiting for a facecompare.max_qps slot before it is not counted.  An attempt gets what is left of it, and no retry starts after it.  In compare_many() it applies to each pair, in the queue to each run of a request.",
 							&fc_timeout_ms, 10000, 1, 3600 * 1000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("facecompare.connect_timeout",
-							"Longest time to wait for a connection to the FaceCompare endpoint.",
-							NULL,
+							"Longest time an attempt waits for a new connection to the FaceCompare endpoint, TCP and TLS handshakes included.",
+							"In milliseconds, 1 ms to 1 h; what is left of facecompare.timeout bounds it too.",
 							&fc_connect_timeout_ms, 5000, 1, 3600 * 1000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("facecompare.ca_file",
 							   "File of CA certificates (PEM) that the service's TLS certificate must chain to.",
-							   "Empty means: the system's CA certificates.  Verification cannot be turned off.",
+							   "A path on the database server; empty: the system's CA certificates.  Verification cannot be turned off.",
 							   &fc_ca_file, "",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
 	DefineCustomBoolVariable("facecompare.raise_on_error",
-							 "Raise an ERROR when a comparison fails; off returns the error in the result row instead.",
-							 "Off lets a query over many rows finish and report which failed and why (error_sqlstate, error_code, error_message).  Cancel, timeouts of the statement and internal errors always raise.",
+							 "Make compare() raise an ERROR when a comparison fails; off returns the error in its result row instead.",
+							 "Off lets a query over many rows finish and report which failed and why (error_sqlstate, error_code, error_message).  compare_many() and the queue always record a failure in the pair's row instead.  Cancel, timeouts of the statement, out of memory and internal errors always raise.",
 							 &fc_raise_on_error, true,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("facecompare.max_retries",
 							"How many times a call is tried again after an outcome that may pass (throttling, 5xx, a failed or reset connection).",
-							"Refusals such as NoFaceDetected are never retried.",
+							"0 to 10; 0: never.  Refusals such as NoFaceDetected are never retried, nor a request that timed out once sent (the service may have acted on it), and no retry starts after facecompare.timeout.",
 							&fc_max_retries, 2, 0, 10,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("facecompare.retry_delay",
-							"Pause before the first retry; it doubles for each further one, with jitter, up to 10 s.",
-							NULL,
+							"Pause before the first retry; it doubles for each further one, up to 10 s.",
+							"In milliseconds, 1 ms to 10 s.  Each pause is a random 50-100% of that, so that sessions do not retry in step, plus 1 s after throttling.  The queue's worker waits likewise before it runs a request again.",
 							&fc_retry_delay_ms, 200, 1, 10000,
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.max_concurrency",
+							"Most requests a batch (compare_many(), the queue's worker) has in flight at once.",
+							"1 to 64.  Throughput is at most max_concurrency / latency and never more than facecompare.max_qps.",
+							&fc_max_concurrency, 8, 1, FC_MAX_CONCURRENCY,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.max_qps",
+							"Most FaceCompare requests per second, for all sessions together (0: no limit).",
+							"0 to 100000; retries count too.  Set it to the account's QPS limit so that no request is throttled.  Shared by all backends when facecompare is in shared_preload_libraries, else per session.",
+							&fc_max_qps, 0, 0, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.worker_max_attempts",
+							"Most times the worker runs a queued request before marking it failed.",
+							"1 to 100.  Each run is up to 1 + facecompare.max_retries HTTP requests.  An error that trying again cannot mend fails the request at once.",
+							&fc_worker_max_attempts, 5, 1, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomBoolVariable("facecompare.keep_images",
+							 "Keep a queued request's image bytes once it has finished.",
+							 "Off: images are biometric data, dropped from facecompare.request as soon as a request is done or failed.",
+							 &fc_keep_images, false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.retention",
+							"How long finished requests stay in facecompare.request (0: for ever).",
+							"In seconds.  The queue's worker deletes done and failed requests that finished longer ago than this, looking every minute, or twice per period if that is shorter.",
+							&fc_retention_s, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	/* A postmaster setting can only be defined while preloading. */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("facecompare.worker_database",
+								   "Database whose queue (facecompare.request) the background worker runs; empty: no worker.",
+								   "Needs facecompare in shared_preload_libraries; read at server start.  The worker waits until the extension is installed in that database.",
+								   &fc_worker_database, "",
+								   PGC_POSTMASTER, 0,
+								   NULL, NULL, NULL);
+
+	/*
+	 * Last: reserving the prefix drops every placeholder not defined by now,
+	 * with the value postgresql.conf gave it.
+	 */
+	MarkGUCPrefixReserved("facecompare");
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * settings.h
- *		The facecompare.* settings: credentials, where calls go, timeouts.
+ *		Every facecompare.* setting: credentials, where calls go, timeouts,
+ *		batches, the rate limit and the queue's worker.
  */
 #ifndef SETTINGS_H
 #define SETTINGS_H
@@ -21,8 +22,14 @@ extern int	fc_max_retries;
 extern int	fc_retry_delay_ms;
 extern char *fc_ca_file;
 extern bool fc_raise_on_error;
+extern int	fc_max_concurrency;
+extern int	fc_max_qps;
+extern char *fc_worker_database;	/* "" when no worker runs */
+extern int	fc_worker_max_attempts;
+extern bool fc_keep_images;
+extern int	fc_retention_s;
 
-/* Define the settings; called once from _PG_init. */
+/* Define every setting, then reserve the prefix; called once from _PG_init. */
 extern void fc_settings_init(void);
 
 /* Warn when secrets are configured but the library was loaded late. */

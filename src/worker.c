@@ -20,8 +20,6 @@
  */
 #include "postgres.h"
 
-#include <limits.h>
-
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/namespace.h"
@@ -68,11 +66,6 @@
 #define WORKER_LOCK_TIMEOUT "10s"
 #define WORKER_STATEMENT_TIMEOUT_MS 60000
 
-char	   *fc_worker_database = "";
-static int	worker_max_attempts = 5;
-static bool keep_images = false;
-static int	retention_s = 0;
-
 /*
  * A claimed request while it runs: its pair (first, so a decided pair leads
  * back to it) and the memory that holds its images and outcome.
@@ -93,35 +86,7 @@ fc_worker_init(void)
 {
 	BackgroundWorker worker = {0};
 
-	DefineCustomIntVariable("facecompare.worker_max_attempts",
-							"Most times the worker runs a queued request before marking it failed.",
-							"Each run is up to 1 + facecompare.max_retries HTTP requests.  An error that trying again cannot mend fails the request at once.",
-							&worker_max_attempts, 5, 1, 100,
-							PGC_SIGHUP, 0,
-							NULL, NULL, NULL);
-	DefineCustomBoolVariable("facecompare.keep_images",
-							 "Keep a queued request's image bytes once it has finished.",
-							 "Off: images are biometric data, dropped from facecompare.request as soon as a request is done or failed.",
-							 &keep_images, false,
-							 PGC_SIGHUP, 0,
-							 NULL, NULL, NULL);
-	DefineCustomIntVariable("facecompare.retention",
-							"How long finished requests stay in facecompare.request (0: for ever).",
-							"The worker deletes done and failed requests that finished longer ago than this.",
-							&retention_s, 0, 0, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_S,
-							NULL, NULL, NULL);
-
-	/* A postmaster setting can only be defined while preloading. */
-	if (!process_shared_preload_libraries_in_progress)
-		return;
-	DefineCustomStringVariable("facecompare.worker_database",
-							   "Database whose queue (facecompare.request) the background worker runs; empty: no worker.",
-							   "Needs facecompare in shared_preload_libraries.  The worker waits until the extension is installed in that database.",
-							   &fc_worker_database, "",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
-	if (fc_worker_database[0] == '\0')
+	if (!process_shared_preload_libraries_in_progress || fc_worker_database[0] == '\0')
 		return;
 	snprintf(worker.bgw_name, BGW_MAXLEN, "facecompare worker");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "facecompare worker");
@@ -255,7 +220,7 @@ static void
 recover_interrupted(void)
 {
 	Oid			types[2] = {INT4OID, BOOLOID};
-	Datum		values[2] = {Int32GetDatum(worker_max_attempts), BoolGetDatum(keep_images)};
+	Datum		values[2] = {Int32GetDatum(fc_worker_max_attempts), BoolGetDatum(fc_keep_images)};
 	int			requeued = 0;
 
 	run_sql("UPDATE facecompare.request AS r SET"
@@ -294,7 +259,7 @@ static void
 expire_finished(void)
 {
 	Oid			types[2] = {INT4OID, INT4OID};
-	Datum		values[2] = {Int32GetDatum(retention_s), Int32GetDatum(EXPIRE_BATCH)};
+	Datum		values[2] = {Int32GetDatum(fc_retention_s), Int32GetDatum(EXPIRE_BATCH)};
 
 	run_sql("DELETE FROM facecompare.request AS r WHERE r.id OPERATOR(pg_catalog.=) ANY ("
 			" SELECT q.id FROM facecompare.request AS q"
@@ -366,7 +331,7 @@ store_outcome(const Running *r)
 
 	if (p->ok)
 		status = "done";
-	else if (p->error.retryable && r->attempts < worker_max_attempts)
+	else if (p->error.retryable && r->attempts < fc_worker_max_attempts)
 	{
 		status = "pending";
 		retry_ms = fc_backoff_delay_ms(fc_max_retries + r->attempts, p->error.throttled);
@@ -394,7 +359,7 @@ store_outcome(const Running *r)
 	if (p->first_sent_at != 0)
 		SET_ARG(11, Float8GetDatum((p->decided_at - p->first_sent_at) / 1000.0));
 	SET_ARG(12, BoolGetDatum(strcmp(status, "pending") == 0));
-	SET_ARG(13, BoolGetDatum(keep_images));
+	SET_ARG(13, BoolGetDatum(fc_keep_images));
 #undef SET_TEXT
 #undef SET_ARG
 
@@ -620,9 +585,9 @@ facecompare_worker_main(Datum arg)
 					recovered = true;
 				}
 				/* Every minute, or twice per retention period if shorter. */
-				if (retention_s > 0 &&
+				if (fc_retention_s > 0 &&
 					TimestampDifferenceExceeds(last_expired, now,
-											   (int) Min((int64) EXPIRE_EVERY_MS, retention_s * (int64) 500)))
+											   (int) Min((int64) EXPIRE_EVERY_MS, fc_retention_s * (int64) 500)))
 				{
 					expire_finished();
 					last_expired = now;

@@ -8,12 +8,9 @@
 
 #include "fmgr.h"
 
-/* facecompare.worker_database: where the worker runs ("" when none). */
-extern char *fc_worker_database;
-
 /*
- * Define the worker's settings and, while preloading with
- * facecompare.worker_database set, register the worker.
+ * Register the worker while preloading with facecompare.worker_database set;
+ * called from _PG_init after fc_settings_init.
  */
 extern void fc_worker_init(void);
 
