@@ -6,7 +6,6 @@ DATA = sql/facecompare--0.1.0.sql sql/facecompare--0.1.0--0.2.0.sql sql/facecomp
 
 OBJS = \
 	src/batch.o \
-	src/call.o \
 	src/codes.o \
 	src/errors.o \
 	src/facecompare.o \

@@ -1,28 +1,41 @@
 /*
  * batch.c
- *		Many comparisons at once: up to facecompare.max_concurrency requests
- *		in flight over the backend's connections, each sent in its
- *		facecompare.max_qps slot, each pair retried and failed on its own.
+ *		The attempt engine: every comparison, from compare(), compare_many()
+ *		and the queue's worker, is sent, parsed, retried or decided here.
+ *		Up to facecompare.max_concurrency requests are in flight over the
+ *		backend's connections, each sent in its facecompare.max_qps slot,
+ *		each pair retried and failed on its own.
  *
  * The service answers in hundreds of milliseconds from far away, so one
  * request at a time leaves the account's QPS unused; with N in flight, a
  * table is verified N times as fast, up to the QPS limit.
  *
- * A batch is driven a step at a time: compare() and compare_many() step
- * until every pair is decided, while the queue's worker keeps adding pairs
- * and stores each one's outcome as soon as a step hands it back.
+ * A batch is driven a step at a time: compare() (a batch of one) and
+ * compare_many() step until every pair is decided, while the worker keeps
+ * adding pairs and stores each one's outcome as soon as a step hands it back.
  *
- * facecompare.timeout is each pair's deadline for all its attempts and the
- * pauses between them: an attempt gets what is left of it, and a retry that
- * could not start before it is not made.
+ * Only outcomes that a later identical request may not get are retried
+ * (codes.c's table says which answers; a connection that failed or was reset
+ * before an answer), and every attempt is a new request to the gateway (new
+ * date, nonce and signature) with the same MerchantBizId.  The pause between
+ * attempts grows exponentially with jitter.  facecompare.timeout is each
+ * pair's deadline for all its attempts and the pauses between them: an
+ * attempt gets what is left of it, and a retry that could not start before
+ * it is not made.  Errors are values (fcerror.h): the engine records each
+ * pair's, and its callers raise or store them.
  */
 #include "postgres.h"
+
+#include <math.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/pg_prng.h"
 
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "batch.h"
-#include "call.h"
 #include "errors.h"
 #include "http.h"
 #include "ratelimit.h"
@@ -47,6 +60,55 @@ struct FcBatch
 	FcCredentials creds;		/* copies, in context */
 	char	   *base_url;
 };
+
+/* The longest pause between two attempts, whatever facecompare.retry_delay. */
+#define MAX_RETRY_DELAY_MS 10000
+/* A throttled request waits for the service's one-second QPS window to move. */
+#define THROTTLED_EXTRA_DELAY_MS 1000
+
+long
+fc_backoff_delay_ms(int attempt, bool throttled)
+{
+	double		ceiling = Min((double) MAX_RETRY_DELAY_MS,
+							  fc_retry_delay_ms * pow(2.0, attempt - 1));
+
+	/* Half the exponential delay, plus up to as much again (jitter). */
+	return (long) (ceiling / 2 + pg_prng_double(&pg_global_prng_state) * ceiling / 2) +
+		(throttled ? THROTTLED_EXTRA_DELAY_MS : 0);
+}
+
+/* cJSON's allocator while we parse: palloc, so an ERROR frees the tree. */
+static void *
+cjson_palloc(size_t size)
+{
+	return palloc(size);
+}
+
+static void
+cjson_pfree(void *ptr)
+{
+	if (ptr)
+		pfree(ptr);
+}
+
+/* Parse an HTTP answer, with cJSON's memory in the current context. */
+static void
+parse_answer(const FcHttpResponse *http, FcResponse *response)
+{
+	cJSON_Hooks hooks = {cjson_palloc, cjson_pfree};
+
+	/* Only for this call: other users of libcjson keep malloc. */
+	cJSON_InitHooks(&hooks);
+	PG_TRY();
+	{
+		fc_parse_response(http->body, http->len, (int) http->status, response);
+	}
+	PG_FINALLY();
+	{
+		cJSON_InitHooks(NULL);
+	}
+	PG_END_TRY();
+}
 
 static void
 list_push(MemoryContext context, PairList *list, FcPair *pair)
@@ -115,7 +177,6 @@ void
 fc_batch_add(FcBatch *b, FcPair *pair)
 {
 	Assert(!pair->invalid);
-	pair->state = FC_PAIR_WAITING;
 	list_push(b->context, &b->fresh, pair);
 	b->undecided++;
 }
@@ -169,7 +230,6 @@ next_ready(FcBatch *b, TimestampTz now, TimestampTz *wake, bool take)
 static void
 decide(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 {
-	p->state = FC_PAIR_DONE;
 	p->decided_at = GetCurrentTimestamp();
 	if (p->attempt_context)
 		MemoryContextDelete(p->attempt_context);
@@ -241,7 +301,6 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 	if (!fc_http_start(p->request, p))
 		elog(ERROR, "no libcurl handle is free for a batch request");
 	MemoryContextSwitchTo(old);
-	p->state = FC_PAIR_RUNNING;
 }
 
 static char *
@@ -260,7 +319,7 @@ finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, in
 
 	if (http->failure == FC_TRANSPORT_OK)
 	{
-		fc_parse_answer(http, &answer);
+		parse_answer(http, &answer);
 		if (answer.kind == FC_RESPONSE_VERDICT)
 		{
 			MemoryContextSwitchTo(result_context(b, p));
@@ -288,7 +347,6 @@ finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, in
 		/* Retry only if the pause ends before the call's deadline. */
 		if (ready_at < p->deadline)
 		{
-			p->state = FC_PAIR_WAITING;
 			p->ready_at = ready_at;
 			list_push(b->context, &b->retries, p);
 			return;
@@ -362,11 +420,8 @@ fc_batch_run(FcPair *pairs, int npairs)
 	int			valid = 0;
 
 	for (int i = 0; i < npairs; i++)
-	{
-		pairs[i].state = pairs[i].invalid ? FC_PAIR_DONE : FC_PAIR_WAITING;
 		if (!pairs[i].invalid)
 			valid++;
-	}
 	if (valid == 0)
 		return;
 	/* Without credentials, no pair can be sent: each fails with the reason. */

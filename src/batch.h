@@ -11,13 +11,6 @@
 #include "request.h"
 #include "response.h"
 
-typedef enum FcPairState
-{
-	FC_PAIR_WAITING,			/* not sent yet, or waiting for a retry */
-	FC_PAIR_RUNNING,			/* a request is in flight */
-	FC_PAIR_DONE				/* verdict or error decided */
-} FcPairState;
-
 typedef struct FcPair
 {
 	/* in */
@@ -27,7 +20,6 @@ typedef struct FcPair
 	bool		invalid;		/* failed a local check: error already set */
 
 	/* progress */
-	FcPairState state;
 	int			attempts;
 	TimestampTz ready_at;		/* earliest time of the next attempt */
 	TimestampTz first_sent_at;	/* start of the first attempt */
@@ -49,6 +41,13 @@ typedef struct FcPair
  * pair has none.
  */
 extern void fc_batch_check_pair(FcPair *pair);
+
+/*
+ * The pause before attempt + 1: exponential in attempt, with jitter; a
+ * second longer after a throttled answer.  The worker uses it too, to put a
+ * request back for later.
+ */
+extern long fc_backoff_delay_ms(int attempt, bool throttled);
 
 /*
  * Decide every pair: a verdict (ok), or the error in its pair.  Nothing is

@@ -13,7 +13,6 @@
 #include "utils/memutils.h"
 
 #include "batch.h"
-#include "call.h"
 #include "errors.h"
 #include "memo.h"
 #include "queue.h"

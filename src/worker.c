@@ -45,7 +45,6 @@
 #include "utils/wait_event.h"
 
 #include "batch.h"
-#include "call.h"
 #include "image.h"
 #include "settings.h"
 #include "sharedstate.h"
