@@ -15,12 +15,25 @@
  * whoever drives transfers calls fc_http_abort_all() in a PG_FINALLY, which
  * detaches every easy handle and frees the lists, so the next call starts
  * clean.
+ *
+ * Every socket curl opens is reported to fd.c, as postgres_fdw does for its
+ * connections, so that up to FC_MAX_CONCURRENCY connections kept alive in
+ * curl's cache count against max_files_per_process: open_socket_callback()
+ * takes one only after AcquireExternalFD() agrees, and curl gives it back
+ * through close_socket_callback() whenever it closes the connection (when a
+ * transfer is removed unfinished, when its cache drops one), which is the
+ * only place that calls ReleaseExternalFD().  At backend exit nothing needs
+ * giving back: the count dies with the process.
  */
 #include "postgres.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -61,6 +74,7 @@ typedef struct Transfer
 	ResponseSink sink;
 	char		errbuf[CURL_ERROR_SIZE];
 	void	   *owner;
+	bool		out_of_fds;		/* a socket was refused: fd.c had none left */
 } Transfer;
 
 static CURLM *multi_handle = NULL;
@@ -163,6 +177,40 @@ write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/*
+ * curl needs a socket for a connection: open one only if fd.c can spare it.
+ * Refusing makes curl fail the transfer with CURLE_COULDNT_CONNECT, which
+ * classify_failure() reports as the shortage it is.  Never an ERROR here.
+ */
+static curl_socket_t
+open_socket_callback(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	Transfer   *t = (Transfer *) clientp;
+	curl_socket_t fd;
+
+	if (!AcquireExternalFD())
+	{
+		t->out_of_fds = true;
+		return CURL_SOCKET_BAD;
+	}
+	fd = socket(address->family, address->socktype, address->protocol);
+	if (fd == CURL_SOCKET_BAD)
+		ReleaseExternalFD();
+	return fd;
+}
+
+/*
+ * curl closes a socket that open_socket_callback() opened.  The connection
+ * keeps the callback of the handle that opened it, so this runs once per
+ * socket whichever transfer, if any, holds the connection by then.
+ */
+static int
+close_socket_callback(void *clientp, curl_socket_t fd)
+{
+	ReleaseExternalFD();
+	return close(fd);
+}
+
 /* Milliseconds until curl's timer is due, capped; 0 when already due. */
 static long
 wait_budget_ms(void)
@@ -239,10 +287,14 @@ wait_for_activity(long timeout_ms, int *fired)
 
 /* Classify a transfer that did not complete. */
 static FcTransportFailure
-classify_failure(CURL *easy, CURLcode rc, const ResponseSink *sink)
+classify_failure(const Transfer *t, CURLcode rc)
 {
+	CURL	   *easy = t->easy;
+	const ResponseSink *sink = &t->sink;
 	long		request_bytes = 0;
 
+	if (rc == CURLE_COULDNT_CONNECT && t->out_of_fds)
+		return FC_TRANSPORT_NO_FILE_DESCRIPTOR;
 	if (sink->too_large)
 		return FC_TRANSPORT_TOO_LARGE;
 	if (sink->out_of_memory)
@@ -332,6 +384,10 @@ configure(Transfer *t, const FcHttpRequest *req)
 	curl_easy_setopt(easy, CURLOPT_CAINFO,
 					 (fc_ca_file && fc_ca_file[0]) ? fc_ca_file : NULL);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+	/* Count every socket against max_files_per_process (see the top). */
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_callback);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_callback);
 }
 
 /* Detach a transfer and free what curl holds for it. */
@@ -356,6 +412,14 @@ fc_http_start(const FcHttpRequest *req, void *owner)
 	Transfer   *t = NULL;
 
 	ensure_multi();
+
+	/*
+	 * The wait set's epoll descriptor is an external fd too: take it before
+	 * curl's sockets can have the last one.  A rebuild frees the old set
+	 * before it makes the new one, so it never needs one more.
+	 */
+	if (wait_set == NULL)
+		build_wait_set();
 	for (int i = 0; i < FC_MAX_CONCURRENCY; i++)
 		if (!transfers[i].active)
 		{
@@ -374,6 +438,7 @@ fc_http_start(const FcHttpRequest *req, void *owner)
 	t->sink.context = CurrentMemoryContext;
 	t->errbuf[0] = '\0';
 	t->owner = owner;
+	t->out_of_fds = false;
 	configure(t, req);
 	for (int i = 0; i < req->nheaders; i++)
 	{
@@ -422,7 +487,7 @@ collect_finished(FcHttpCompletion *done, int max_done)
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp->status);
 		else
 		{
-			resp->failure = classify_failure(t->easy, msg->data.result, &t->sink);
+			resp->failure = classify_failure(t, msg->data.result);
 			strlcpy(resp->cause, t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result),
 					sizeof(resp->cause));
 		}
