@@ -19,15 +19,19 @@
  * Every socket curl opens is reported to fd.c, as postgres_fdw does for its
  * connections, so that up to FC_MAX_CONCURRENCY connections kept alive in
  * curl's cache count against max_files_per_process: open_socket_callback()
- * takes one only after AcquireExternalFD() agrees, and curl gives it back
- * through close_socket_callback() whenever it closes the connection (when a
- * transfer is removed unfinished, when its cache drops one), which is the
- * only place that calls ReleaseExternalFD().  At backend exit nothing needs
- * giving back: the count dies with the process.
+ * takes one only after AcquireExternalFD() agrees, and gives it back when
+ * curl closes the connection (a transfer removed unfinished, one dropped
+ * from the cache) through close_socket_callback().  curl 7.88 to 8.1 close a
+ * socket whose connect has not finished (an aborted transfer, the loser of a
+ * happy-eyeballs race) without that callback, so counted[] remembers each
+ * socket's identity and forget_closed_sockets() gives back those that are
+ * gone.  At backend exit nothing needs giving back: the count dies with the
+ * process.
  */
 #include "postgres.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -53,6 +57,14 @@ typedef struct WatchedSocket
 	curl_socket_t fd;
 	int			what;			/* CURL_POLL_IN, _OUT or _INOUT */
 } WatchedSocket;
+
+/* A socket counted with AcquireExternalFD(), and which one it is. */
+typedef struct CountedSocket
+{
+	curl_socket_t fd;
+	dev_t		dev;
+	ino_t		ino;
+} CountedSocket;
 
 /* Where the write callback puts the answer. */
 typedef struct ResponseSink
@@ -84,6 +96,10 @@ static WatchedSocket watched[MAX_WATCHED_SOCKETS];
 static int	nwatched = 0;
 static TimestampTz timer_due = 0;	/* 0: curl has no timer running */
 static bool socket_table_full = false;
+
+/* As many as curl may hold: see CURLMOPT_MAXCONNECTS in ensure_multi(). */
+static CountedSocket counted[MAX_WATCHED_SOCKETS];
+static int	ncounted = 0;
 
 /*
  * The set of events we wait on, kept from wait to wait while curl watches
@@ -177,6 +193,33 @@ write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+static void
+uncount(int i)
+{
+	counted[i] = counted[--ncounted];
+	ReleaseExternalFD();
+}
+
+/* Give back the count of each socket that curl closed without telling us. */
+static void
+forget_closed_sockets(void)
+{
+	for (int i = ncounted - 1; i >= 0; i--)
+	{
+		struct stat st;
+
+		if (fstat(counted[i].fd, &st) != 0 ||
+			st.st_dev != counted[i].dev || st.st_ino != counted[i].ino)
+			uncount(i);
+	}
+}
+
+static bool
+count_socket(void)
+{
+	return ncounted < (int) lengthof(counted) && AcquireExternalFD();
+}
+
 /*
  * curl needs a socket for a connection: open one only if fd.c can spare it.
  * Refusing makes curl fail the transfer with CURLE_COULDNT_CONNECT, which
@@ -187,27 +230,58 @@ open_socket_callback(void *clientp, curlsocktype purpose, struct curl_sockaddr *
 {
 	Transfer   *t = (Transfer *) clientp;
 	curl_socket_t fd;
+	struct stat st;
 
-	if (!AcquireExternalFD())
+	if (!count_socket())
 	{
-		t->out_of_fds = true;
-		return CURL_SOCKET_BAD;
+		/* Some may be counted still though curl closed them. */
+		forget_closed_sockets();
+		if (!count_socket())
+		{
+			t->out_of_fds = true;
+			return CURL_SOCKET_BAD;
+		}
 	}
 	fd = socket(address->family, address->socktype, address->protocol);
-	if (fd == CURL_SOCKET_BAD)
+	if (fd == CURL_SOCKET_BAD || fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		if (fd != CURL_SOCKET_BAD)
+			close(fd);
 		ReleaseExternalFD();
+		errno = save_errno;
+		return CURL_SOCKET_BAD;
+	}
+	/* The kernel reuses a number only once closed: curl closed it silently. */
+	for (int i = 0; i < ncounted; i++)
+		if (counted[i].fd == fd)
+		{
+			uncount(i);
+			break;
+		}
+	counted[ncounted].fd = fd;
+	counted[ncounted].dev = st.st_dev;
+	counted[ncounted].ino = st.st_ino;
+	ncounted++;
 	return fd;
 }
 
 /*
  * curl closes a socket that open_socket_callback() opened.  The connection
- * keeps the callback of the handle that opened it, so this runs once per
- * socket whichever transfer, if any, holds the connection by then.
+ * keeps the callback of the handle that opened it, so this runs for the
+ * socket whichever transfer, if any, holds the connection by then; one
+ * already given back as closed is not counted any more.
  */
 static int
 close_socket_callback(void *clientp, curl_socket_t fd)
 {
-	ReleaseExternalFD();
+	for (int i = 0; i < ncounted; i++)
+		if (counted[i].fd == fd)
+		{
+			uncount(i);
+			break;
+		}
 	return close(fd);
 }
 
@@ -355,6 +429,8 @@ ensure_multi(void)
 				 errdetail("Could not create a libcurl multi handle.")));
 	curl_multi_setopt(multi_handle, CURLMOPT_SOCKETFUNCTION, socket_callback);
 	curl_multi_setopt(multi_handle, CURLMOPT_TIMERFUNCTION, timer_callback);
+	/* No more idle connections than transfers, so counted[] holds all. */
+	curl_multi_setopt(multi_handle, CURLMOPT_MAXCONNECTS, (long) FC_MAX_CONCURRENCY);
 }
 
 /* Set the options every request shares; the handle keeps them. */
@@ -543,6 +619,7 @@ fc_http_drive(long max_wait_ms, FcHttpCompletion *done, int max_done)
 		if (!any_fired || (timer_due != 0 && GetCurrentTimestamp() >= timer_due))
 			curl_multi_socket_action(multi_handle, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
+	forget_closed_sockets();
 	if (socket_table_full)
 		elog(ERROR, "libcurl opened more sockets than facecompare can watch");
 	return ndone;
@@ -554,6 +631,8 @@ fc_http_abort_all(void)
 	for (int i = 0; i < FC_MAX_CONCURRENCY; i++)
 		if (transfers[i].active)
 			release(&transfers[i]);
+	/* Those still connecting were closed without close_socket_callback(). */
+	forget_closed_sockets();
 }
 
 int
