@@ -113,6 +113,16 @@ fc_transport_error(const FcHttpResponse *http, const char *base_url, int attempt
 			fc_error_detail(error, "Could not store the answer from FaceCompare endpoint \"%s\".", base_url);
 			error->always_raise = true;
 			break;
+		case FC_TRANSPORT_NO_FILE_DESCRIPTOR:
+			/* Not per row: the next pair would hit the same limit. */
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					 errhidestmt(true),
+					 errmsg("could not connect to FaceCompare endpoint \"%s\": this backend has no file descriptor left",
+							base_url),
+					 errdetail("Each request in flight holds a socket, and kept-alive connections count against max_files_per_process."),
+					 errhint("Lower facecompare.max_concurrency or raise max_files_per_process.")));
+			break;
 		case FC_TRANSPORT_BROKEN:
 		case FC_TRANSPORT_OTHER:
 		case FC_TRANSPORT_OK:

@@ -15,12 +15,29 @@
  * whoever drives transfers calls fc_http_abort_all() in a PG_FINALLY, which
  * detaches every easy handle and frees the lists, so the next call starts
  * clean.
+ *
+ * Every socket curl opens is reported to fd.c, as postgres_fdw does for its
+ * connections, so that up to FC_MAX_CONCURRENCY connections kept alive in
+ * curl's cache count against max_files_per_process: open_socket_callback()
+ * takes one only after AcquireExternalFD() agrees, and gives it back when
+ * curl closes the connection (a transfer removed unfinished, one dropped
+ * from the cache) through close_socket_callback().  curl 7.88 to 8.1 close a
+ * socket whose connect has not finished (an aborted transfer, the loser of a
+ * happy-eyeballs race) without that callback, so counted[] remembers each
+ * socket's identity and forget_closed_sockets() gives back those that are
+ * gone.  At backend exit nothing needs giving back: the count dies with the
+ * process.
  */
 #include "postgres.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -40,6 +57,14 @@ typedef struct WatchedSocket
 	curl_socket_t fd;
 	int			what;			/* CURL_POLL_IN, _OUT or _INOUT */
 } WatchedSocket;
+
+/* A socket counted with AcquireExternalFD(), and which one it is. */
+typedef struct CountedSocket
+{
+	curl_socket_t fd;
+	dev_t		dev;
+	ino_t		ino;
+} CountedSocket;
 
 /* Where the write callback puts the answer. */
 typedef struct ResponseSink
@@ -61,6 +86,7 @@ typedef struct Transfer
 	ResponseSink sink;
 	char		errbuf[CURL_ERROR_SIZE];
 	void	   *owner;
+	bool		out_of_fds;		/* a socket was refused: fd.c had none left */
 } Transfer;
 
 static CURLM *multi_handle = NULL;
@@ -70,6 +96,10 @@ static WatchedSocket watched[MAX_WATCHED_SOCKETS];
 static int	nwatched = 0;
 static TimestampTz timer_due = 0;	/* 0: curl has no timer running */
 static bool socket_table_full = false;
+
+/* As many as curl may hold: see CURLMOPT_MAXCONNECTS in ensure_multi(). */
+static CountedSocket counted[MAX_WATCHED_SOCKETS];
+static int	ncounted = 0;
 
 /*
  * The set of events we wait on, kept from wait to wait while curl watches
@@ -163,6 +193,98 @@ write_callback(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+static void
+uncount(int i)
+{
+	counted[i] = counted[--ncounted];
+	ReleaseExternalFD();
+}
+
+/* Give back the count of each socket that curl closed without telling us. */
+static void
+forget_closed_sockets(void)
+{
+	for (int i = ncounted - 1; i >= 0; i--)
+	{
+		struct stat st;
+
+		if (fstat(counted[i].fd, &st) != 0 ||
+			st.st_dev != counted[i].dev || st.st_ino != counted[i].ino)
+			uncount(i);
+	}
+}
+
+static bool
+count_socket(void)
+{
+	return ncounted < (int) lengthof(counted) && AcquireExternalFD();
+}
+
+/*
+ * curl needs a socket for a connection: open one only if fd.c can spare it.
+ * Refusing makes curl fail the transfer with CURLE_COULDNT_CONNECT, which
+ * classify_failure() reports as the shortage it is.  Never an ERROR here.
+ */
+static curl_socket_t
+open_socket_callback(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	Transfer   *t = (Transfer *) clientp;
+	curl_socket_t fd;
+	struct stat st;
+
+	if (!count_socket())
+	{
+		/* Some may be counted still though curl closed them. */
+		forget_closed_sockets();
+		if (!count_socket())
+		{
+			t->out_of_fds = true;
+			return CURL_SOCKET_BAD;
+		}
+	}
+	fd = socket(address->family, address->socktype, address->protocol);
+	if (fd == CURL_SOCKET_BAD || fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
+
+		if (fd != CURL_SOCKET_BAD)
+			close(fd);
+		ReleaseExternalFD();
+		errno = save_errno;
+		return CURL_SOCKET_BAD;
+	}
+	/* The kernel reuses a number only once closed: curl closed it silently. */
+	for (int i = 0; i < ncounted; i++)
+		if (counted[i].fd == fd)
+		{
+			uncount(i);
+			break;
+		}
+	counted[ncounted].fd = fd;
+	counted[ncounted].dev = st.st_dev;
+	counted[ncounted].ino = st.st_ino;
+	ncounted++;
+	return fd;
+}
+
+/*
+ * curl closes a socket that open_socket_callback() opened.  The connection
+ * keeps the callback of the handle that opened it, so this runs for the
+ * socket whichever transfer, if any, holds the connection by then; one
+ * already given back as closed is not counted any more.
+ */
+static int
+close_socket_callback(void *clientp, curl_socket_t fd)
+{
+	for (int i = 0; i < ncounted; i++)
+		if (counted[i].fd == fd)
+		{
+			uncount(i);
+			break;
+		}
+	return close(fd);
+}
+
 /* Milliseconds until curl's timer is due, capped; 0 when already due. */
 static long
 wait_budget_ms(void)
@@ -239,10 +361,14 @@ wait_for_activity(long timeout_ms, int *fired)
 
 /* Classify a transfer that did not complete. */
 static FcTransportFailure
-classify_failure(CURL *easy, CURLcode rc, const ResponseSink *sink)
+classify_failure(const Transfer *t, CURLcode rc)
 {
+	CURL	   *easy = t->easy;
+	const ResponseSink *sink = &t->sink;
 	long		request_bytes = 0;
 
+	if (rc == CURLE_COULDNT_CONNECT && t->out_of_fds)
+		return FC_TRANSPORT_NO_FILE_DESCRIPTOR;
 	if (sink->too_large)
 		return FC_TRANSPORT_TOO_LARGE;
 	if (sink->out_of_memory)
@@ -303,6 +429,8 @@ ensure_multi(void)
 				 errdetail("Could not create a libcurl multi handle.")));
 	curl_multi_setopt(multi_handle, CURLMOPT_SOCKETFUNCTION, socket_callback);
 	curl_multi_setopt(multi_handle, CURLMOPT_TIMERFUNCTION, timer_callback);
+	/* No more idle connections than transfers, so counted[] holds all. */
+	curl_multi_setopt(multi_handle, CURLMOPT_MAXCONNECTS, (long) FC_MAX_CONCURRENCY);
 }
 
 /* Set the options every request shares; the handle keeps them. */
@@ -332,6 +460,10 @@ configure(Transfer *t, const FcHttpRequest *req)
 	curl_easy_setopt(easy, CURLOPT_CAINFO,
 					 (fc_ca_file && fc_ca_file[0]) ? fc_ca_file : NULL);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+	/* Count every socket against max_files_per_process (see the top). */
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket_callback);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket_callback);
 }
 
 /* Detach a transfer and free what curl holds for it. */
@@ -356,6 +488,14 @@ fc_http_start(const FcHttpRequest *req, void *owner)
 	Transfer   *t = NULL;
 
 	ensure_multi();
+
+	/*
+	 * The wait set's epoll descriptor is an external fd too: take it before
+	 * curl's sockets can have the last one.  A rebuild frees the old set
+	 * before it makes the new one, so it never needs one more.
+	 */
+	if (wait_set == NULL)
+		build_wait_set();
 	for (int i = 0; i < FC_MAX_CONCURRENCY; i++)
 		if (!transfers[i].active)
 		{
@@ -374,6 +514,7 @@ fc_http_start(const FcHttpRequest *req, void *owner)
 	t->sink.context = CurrentMemoryContext;
 	t->errbuf[0] = '\0';
 	t->owner = owner;
+	t->out_of_fds = false;
 	configure(t, req);
 	for (int i = 0; i < req->nheaders; i++)
 	{
@@ -422,7 +563,7 @@ collect_finished(FcHttpCompletion *done, int max_done)
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp->status);
 		else
 		{
-			resp->failure = classify_failure(t->easy, msg->data.result, &t->sink);
+			resp->failure = classify_failure(t, msg->data.result);
 			strlcpy(resp->cause, t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result),
 					sizeof(resp->cause));
 		}
@@ -478,6 +619,7 @@ fc_http_drive(long max_wait_ms, FcHttpCompletion *done, int max_done)
 		if (!any_fired || (timer_due != 0 && GetCurrentTimestamp() >= timer_due))
 			curl_multi_socket_action(multi_handle, CURL_SOCKET_TIMEOUT, 0, &running);
 	}
+	forget_closed_sockets();
 	if (socket_table_full)
 		elog(ERROR, "libcurl opened more sockets than facecompare can watch");
 	return ndone;
@@ -489,6 +631,8 @@ fc_http_abort_all(void)
 	for (int i = 0; i < FC_MAX_CONCURRENCY; i++)
 		if (transfers[i].active)
 			release(&transfers[i]);
+	/* Those still connecting were closed without close_socket_callback(). */
+	forget_closed_sockets();
 }
 
 int

@@ -24,6 +24,7 @@ typedef enum FcTransportFailure
 	FC_TRANSPORT_TLS,			/* TLS handshake or certificate rejected */
 	FC_TRANSPORT_TOO_LARGE,		/* answer over FC_MAX_RESPONSE_BYTES */
 	FC_TRANSPORT_OUT_OF_MEMORY,
+	FC_TRANSPORT_NO_FILE_DESCRIPTOR,	/* fd.c had no socket to spare */
 	FC_TRANSPORT_OTHER
 } FcTransportFailure;
 
