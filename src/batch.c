@@ -444,7 +444,14 @@ fc_batch_run(FcPair *pairs, int npairs)
 	PG_TRY();
 	{
 		while (fc_batch_undecided(b) > 0)
-			(void) fc_batch_step(b, 1000, decided);
+		{
+			int			ndecided = fc_batch_step(b, 1000, decided);
+
+			/* Not one pair's failure (out of memory, no socket): stop them all. */
+			for (int i = 0; i < ndecided; i++)
+				if (decided[i]->error.always_raise)
+					fc_raise_error(&decided[i]->error);
+		}
 	}
 	PG_FINALLY();
 	{

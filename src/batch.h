@@ -50,8 +50,9 @@ extern void fc_batch_check_pair(FcPair *pair);
 extern long fc_backoff_delay_ms(int attempt, bool throttled);
 
 /*
- * Decide every pair: a verdict (ok), or the error in its pair.  Nothing is
- * raised but cancel and the like; the caller raises or records each error.
+ * Decide every pair: a verdict (ok), or the error in its pair, which the
+ * caller raises or records.  Only cancel and the like, and an error that is
+ * not one pair's own (always_raise: out of memory, no socket), are raised.
  */
 extern void fc_batch_run(FcPair *pairs, int npairs);
 

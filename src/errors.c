@@ -114,14 +114,13 @@ fc_transport_error(const FcHttpResponse *http, const char *base_url, int attempt
 			error->always_raise = true;
 			break;
 		case FC_TRANSPORT_NO_FILE_DESCRIPTOR:
-			/* Not per row: the next pair would hit the same limit. */
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errhidestmt(true),
-					 errmsg("could not connect to FaceCompare endpoint \"%s\": this backend has no file descriptor left",
-							base_url),
-					 errdetail("Each request in flight holds a socket, and kept-alive connections count against max_files_per_process."),
-					 errhint("Lower facecompare.max_concurrency or raise max_files_per_process.")));
+			fc_error(error, ERRCODE_INSUFFICIENT_RESOURCES,
+					 "could not connect to FaceCompare endpoint \"%s\": this backend has no file descriptor left",
+					 base_url);
+			fc_error_detail(error, "Each request in flight holds a socket, and kept-alive connections count against max_files_per_process.");
+			fc_error_hint(error, "Lower facecompare.max_concurrency or raise max_files_per_process.");
+			/* Not the pair's own failure: the next pair would hit the same limit. */
+			error->always_raise = true;
 			break;
 		case FC_TRANSPORT_BROKEN:
 		case FC_TRANSPORT_OTHER:

@@ -91,12 +91,12 @@ result_columns(const FcPair *p, Datum *values, bool *nulls)
 
 /*
  * A decided pair's error goes up as an ERROR when facecompare.raise_on_error
- * is on, or when it is not the call's own (out of memory); else into its row.
+ * is on, else into its row.
  */
 static void
 raise_if_wanted(const FcPair *p)
 {
-	if (!p->ok && (fc_raise_on_error || p->error.always_raise))
+	if (!p->ok && fc_raise_on_error)
 		fc_raise_error(&p->error);
 }
 
@@ -264,8 +264,6 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 		Datum		values[RESULT_NCOLUMNS + 1] = {0};
 		bool		nulls[RESULT_NCOLUMNS + 1];
 
-		if (pairs[i].error.always_raise)
-			fc_raise_error(&pairs[i].error);
 		values[0] = Int32GetDatum(i + 1);
 		nulls[0] = false;
 		result_columns(&pairs[i], values + 1, nulls + 1);

@@ -328,9 +328,10 @@ store_outcome(const Running *r)
 				 SPI_result_code_string(SPI_result));
 	}
 
+	/* An error not of the request's own (out of memory, no socket) is not its fault either. */
 	if (p->ok)
 		status = "done";
-	else if (p->error.retryable && r->attempts < fc_worker_max_attempts)
+	else if ((p->error.retryable || p->error.always_raise) && r->attempts < fc_worker_max_attempts)
 	{
 		status = "pending";
 		retry_ms = fc_backoff_delay_ms(fc_max_retries + r->attempts, p->error.throttled);
