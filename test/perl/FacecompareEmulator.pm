@@ -4,10 +4,11 @@ use strict;
 use warnings;
 use Exporter 'import';
 use IPC::Run;
+use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(start_emulator stop_emulators);
+our @EXPORT = qw(start_emulator stop_emulators facecompare_node);
 
 my @running;
 
@@ -33,6 +34,23 @@ sub stop_emulators
 {
 	$_->kill_kill for @running;
 	@running = ();
+}
+
+# facecompare_node(name, endpoint, more postgresql.conf lines): a cluster,
+# not started, with the library preloaded, the emulator's key and the
+# endpoint set; each test adds the settings it relies on.
+sub facecompare_node
+{
+	my ($name, $endpoint, $conf) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	$node->init;
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'facecompare'
+facecompare.access_key_id = 'emulator-key-id'
+facecompare.access_key_secret = 'emulator-key-secret'
+facecompare.endpoint = '$endpoint'
+} . ($conf // ''));
+	return $node;
 }
 
 # A test that dies early must not leave its emulators running: they would

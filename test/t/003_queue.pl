@@ -26,14 +26,8 @@ my ($far, $far_log) = start_emulator('far', '--latency-ms', '300');
 my ($busy, $busy_log) = start_emulator('busy', '--qps', '3');
 my ($stuck) = start_emulator('stuck', '--latency-ms', '60000');
 
-my $node = PostgreSQL::Test::Cluster->new('queue');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'facecompare'
+my $node = facecompare_node('queue', $far, q{
 facecompare.worker_database = 'postgres'
-facecompare.access_key_id = 'emulator-key-id'
-facecompare.access_key_secret = 'emulator-key-secret'
-facecompare.endpoint = '$far'
 facecompare.max_concurrency = 32
 facecompare.retry_delay = '20ms'
 facecompare.worker_max_attempts = 3

@@ -27,18 +27,9 @@ my $emulator = $ENV{FC_EMULATOR} or plan skip_all => 'FC_EMULATOR is not set (ru
 my $fixtures = $ENV{FC_FIXTURES};
 
 my ($emu) = start_emulator('hostile');
-# Even when the script dies: an emulator left running keeps whatever its
-# parent held open (script/test's lock file, say).
-END { stop_emulators(); }
 
-my $node = PostgreSQL::Test::Cluster->new('hostile');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'facecompare'
+my $node = facecompare_node('hostile', $emu, q{
 facecompare.worker_database = 'postgres'
-facecompare.access_key_id = 'emulator-key-id'
-facecompare.access_key_secret = 'emulator-key-secret'
-facecompare.endpoint = '$emu'
 facecompare.max_concurrency = 8
 facecompare.retry_delay = '20ms'
 facecompare.worker_max_attempts = 3
