@@ -131,7 +131,7 @@ FROM $pair AS p, generate_series(0, $n) AS i, LATERAL (SELECT '$prefix' || i AS 
 	 LATERAL $call AS r;
 SQL
 	grep "MerchantBizId=$prefix[0-9]* " "$emulator_log" |
-		sed -n "s/.*MerchantBizId=$prefix\([0-9]*\) .* \([0-9.]*\)ms\$/\1 \2/p" >"$FC_WORK/$prefix.emulator"
+		sed -n "s/.*MerchantBizId=$prefix\([0-9]*\) .* \([0-9.]*\)ms UserAgent=[^ ]*\$/\1 \2/p" >"$FC_WORK/$prefix.emulator"
 	awk -F'[| ]' 'NR == FNR { emulator[$1] = $2; next }
 		{ end[$1] = $2 }
 		END { for (i = 1; (i in end) && (i - 1 in end); i++)
@@ -156,7 +156,7 @@ read -r half_median half_mean half_p90 half_wall half_n < <(call_overheads half 
 read -r pl_median pl_mean pl_p90 pl_wall pl_n < <(call_overheads plpgsql big \
 	"(SELECT plpgsql_compare(p.a, p.b, id.id, '$endpoint', '$FC_KEY_ID', '$FC_KEY_SECRET') AS answer)" \
 	"$PLPGSQL_CALLS" | summarize)
-answers=$(grep "MerchantBizId=plpgsql[0-9]" "$emulator_log" | awk '{ print $(NF - 1) }' | sort | uniq -c | tr -s ' ')
+answers=$(grep "MerchantBizId=plpgsql[0-9]" "$emulator_log" | awk '{ print $(NF - 2) }' | sort | uniq -c | tr -s ' ')
 
 line() {
 	printf "   %-42s %6.1f ms per call (%d calls); client side: median %5.2f ms, mean %5.2f ms, 90th percentile %5.2f ms\n" "$@"
