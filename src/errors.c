@@ -75,6 +75,26 @@ fc_answer_error(const FcResponse *response, const char *base_url, int attempts, 
 	error->throttled = strcmp(entry->sqlstate, "53400") == 0;
 }
 
+/*
+ * Which transport failures a retry may mend: those where the request cannot
+ * have reached the service (no connection, none in time) or was cut off
+ * before any answer.  Never a read timeout: the service may have acted on
+ * the request.  With codes.c's table for the service's answers, this is the
+ * whole of the retry policy; batch.c decides only when and how often.
+ */
+static const bool transport_retryable[FC_TRANSPORT_NFAILURES] = {
+	[FC_TRANSPORT_OK] = false,
+	[FC_TRANSPORT_CONNECT] = true,
+	[FC_TRANSPORT_CONNECT_TIMEOUT] = true,
+	[FC_TRANSPORT_BROKEN] = true,
+	[FC_TRANSPORT_TIMEOUT] = false,
+	[FC_TRANSPORT_TLS] = false,
+	[FC_TRANSPORT_TOO_LARGE] = false,
+	[FC_TRANSPORT_OUT_OF_MEMORY] = false,
+	[FC_TRANSPORT_NO_FILE_DESCRIPTOR] = false,
+	[FC_TRANSPORT_OTHER] = false,
+};
+
 void
 fc_transport_error(const FcHttpResponse *http, const char *base_url, int attempts, FcError *error)
 {
@@ -125,10 +145,11 @@ fc_transport_error(const FcHttpResponse *http, const char *base_url, int attempt
 		case FC_TRANSPORT_BROKEN:
 		case FC_TRANSPORT_OTHER:
 		case FC_TRANSPORT_OK:
+		case FC_TRANSPORT_NFAILURES:
 			fc_error(error, ERRCODE_CONNECTION_FAILURE,
 					 "FaceCompare request to \"%s\" failed", base_url);
 			fc_error_detail(error, "%s%s.", http->cause, note);
 			break;
 	}
-	error->retryable = fc_transport_retryable(http->failure);
+	error->retryable = transport_retryable[http->failure];
 }

@@ -403,14 +403,6 @@ classify_failure(const Transfer *t, CURLcode rc)
 	}
 }
 
-bool
-fc_transport_retryable(FcTransportFailure failure)
-{
-	return failure == FC_TRANSPORT_CONNECT ||
-		failure == FC_TRANSPORT_CONNECT_TIMEOUT ||
-		failure == FC_TRANSPORT_BROKEN;
-}
-
 /* Create the multi handle on first use. */
 static void
 ensure_multi(void)

@@ -25,7 +25,8 @@ typedef enum FcTransportFailure
 	FC_TRANSPORT_TOO_LARGE,		/* answer over FC_MAX_RESPONSE_BYTES */
 	FC_TRANSPORT_OUT_OF_MEMORY,
 	FC_TRANSPORT_NO_FILE_DESCRIPTOR,	/* fd.c had no socket to spare */
-	FC_TRANSPORT_OTHER
+	FC_TRANSPORT_OTHER,
+	FC_TRANSPORT_NFAILURES		/* how many there are, for tables */
 } FcTransportFailure;
 
 typedef struct FcHttpResponse
@@ -36,10 +37,6 @@ typedef struct FcHttpResponse
 	char	   *body;			/* palloc'd, NUL-terminated */
 	size_t		len;
 } FcHttpResponse;
-
-
-/* May the same request succeed if sent again after this failure? */
-extern bool fc_transport_retryable(FcTransportFailure failure);
 
 /* A finished transfer: who started it, and how it ended. */
 typedef struct FcHttpCompletion
