@@ -16,14 +16,7 @@ my $fixtures = $ENV{FC_FIXTURES};
 my ($slow) = start_emulator('slow', '--latency-ms', '30000');
 my ($fast, $fast_log) = start_emulator('fast');
 
-my $node = PostgreSQL::Test::Cluster->new('interrupts');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-shared_preload_libraries = 'facecompare'
-facecompare.access_key_id = 'emulator-key-id'
-facecompare.access_key_secret = 'emulator-key-secret'
-facecompare.endpoint = '$slow'
-});
+my $node = facecompare_node('interrupts', $slow);
 $node->start;
 $node->safe_psql('postgres', qq{
 CREATE EXTENSION facecompare;
