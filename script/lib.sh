@@ -35,7 +35,7 @@ fc_build_and_install() {
 	local sudo=
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	log "building the extension and the emulator"
-	make -s -C "$FC_ROOT" PG_CONFIG="$PG_CONFIG" all emulator
+	make -s -C "$FC_ROOT" PG_CONFIG="$PG_CONFIG" FC_WERROR=1 all emulator
 	log "installing the extension into $("$PG_CONFIG" --pkglibdir)"
 	$sudo make -s -C "$FC_ROOT" PG_CONFIG="$PG_CONFIG" install
 }

@@ -15,6 +15,7 @@
 #include "batch.h"
 #include "errors.h"
 #include "memo.h"
+#include "pgcompat.h"
 #include "queue.h"
 #include "redact.h"
 #include "request.h"
@@ -22,7 +23,7 @@
 #include "sharedstate.h"
 #include "worker.h"
 
-PG_MODULE_MAGIC;
+FC_MODULE_MAGIC;
 
 /* Columns of facecompare.result, in order. */
 typedef enum ResultColumn

@@ -7,6 +7,8 @@
 #ifndef FCERROR_H
 #define FCERROR_H
 
+#include "pgcompat.h"
+
 typedef struct FcError
 {
 	int			sqlerrcode;		/* 0: no error */
@@ -34,6 +36,6 @@ extern const char *fc_error_sqlstate(const FcError *error);
  * Raise the error.  Its statement is kept out of the server log: it may
  * hold image bytes or signed URLs.
  */
-extern void fc_raise_error(const FcError *error) pg_attribute_noreturn();
+extern pg_noreturn void fc_raise_error(const FcError *error);
 
 #endif							/* FCERROR_H */

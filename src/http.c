@@ -44,6 +44,7 @@
 #include "utils/wait_event.h"
 
 #include "http.h"
+#include "pgcompat.h"
 #include "settings.h"
 
 /* Two sockets per transfer at most (happy eyeballs), plus curl's own. */
@@ -307,7 +308,7 @@ build_wait_set(void)
 	wait_set = NULL;
 	/* Stays stale if an ERROR cuts this short: the next wait rebuilds it. */
 	wait_set_stale = true;
-	wait_set = CreateWaitEventSet(TopMemoryContext, nwatched + 2);
+	wait_set = fc_create_wait_event_set(nwatched + 2);
 	AddWaitEventToSet(wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	for (int i = 0; i < nwatched; i++)

@@ -32,6 +32,7 @@
 
 #include "errors.h"
 #include "image.h"
+#include "pgcompat.h"
 #include "queue.h"
 #include "redact.h"
 #include "request.h"
@@ -398,7 +399,7 @@ image_column(Relation rel, const char *name, const char *upload, bool *is_url)
 static AttrNumber
 primary_key_column(Relation rel, const char *upload)
 {
-	Oid			index = RelationGetPrimaryKeyIndex(rel);
+	Oid			index = fc_primary_key_index(rel);
 	HeapTuple	tuple;
 	AttrNumber	attnum = InvalidAttrNumber;
 

@@ -19,6 +19,7 @@
 
 #include "formenc.h"
 #include "image.h"
+#include "pgcompat.h"
 #include "request.h"
 #include "sign.h"
 #include "strbuf.h"
