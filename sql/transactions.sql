@@ -68,13 +68,16 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-SET force_parallel_mode = on;
+-- PostgreSQL 16 renamed force_parallel_mode to debug_parallel_query.
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+			THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS force_parallel \gset
+SET :force_parallel = on;
 EXPLAIN (COSTS OFF, VERBOSE)
 SELECT u.id, (facecompare.compare(fctest.img('person-a.jpg'), fctest.img(u.photo))).passed
 FROM many_uploads u;
 SELECT u.id, (facecompare.compare(fctest.img('person-a.jpg'), fctest.img(u.photo))).passed
 FROM many_uploads u ORDER BY u.id;
-RESET force_parallel_mode;
+RESET :force_parallel;
 RESET max_parallel_workers_per_gather;
 RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
