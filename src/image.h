@@ -21,6 +21,9 @@ typedef enum FcImageFormat
  */
 #define FC_MAX_ENCODED_PICTURE	(1024 * 1024)
 
+/* The largest picture whose base64 fits: 786,432 bytes. */
+#define FC_MAX_PICTURE_BYTES	(FC_MAX_ENCODED_PICTURE / 4 * 3)
+
 /* Identify a picture by its leading bytes. */
 extern FcImageFormat fc_image_format(const unsigned char *data, size_t len);
 

@@ -188,7 +188,7 @@ check_image_bytes(const FcImageArg *image, FcError *error)
 				 "%s image is too large: %zu bytes, %zu once base64-encoded",
 				 image->side, image->len, encoded);
 		fc_error_detail(error, "The service takes at most %d bytes of base64 per picture, so an image of at most %d bytes.",
-						FC_MAX_ENCODED_PICTURE, FC_MAX_ENCODED_PICTURE / 4 * 3);
+						FC_MAX_ENCODED_PICTURE, FC_MAX_PICTURE_BYTES);
 		fc_error_hint(error, "Compress or downscale the image (50 to 100 kB is recommended), or pass its URL.");
 		return false;
 	}

@@ -411,7 +411,7 @@ static void
 claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next_claim)
 {
 	Oid			types[2] = {INT4OID, INT4OID};
-	Datum		values[2] = {Int32GetDatum(limit), Int32GetDatum(FC_MAX_ENCODED_PICTURE / 4 * 3)};
+	Datum		values[2] = {Int32GetDatum(limit), Int32GetDatum(FC_MAX_PICTURE_BYTES)};
 	Running    *claimed[FC_MAX_CONCURRENCY];
 	int			n;
 
