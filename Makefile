@@ -2,7 +2,7 @@
 
 EXTENSION = facecompare
 MODULE_big = facecompare
-DATA = sql/facecompare--0.1.0.sql sql/facecompare--0.1.0--0.2.0.sql sql/facecompare--0.2.0--0.3.0.sql
+DATA = sql/facecompare--0.1.0.sql sql/facecompare--0.1.0--0.2.0.sql sql/facecompare--0.2.0--0.3.0.sql sql/facecompare--0.3.0--0.4.0.sql
 
 OBJS = \
 	src/batch.o \

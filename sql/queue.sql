@@ -157,7 +157,7 @@ SELECT grantee, privilege_type FROM information_schema.table_privileges
 WHERE table_schema = 'facecompare' AND table_name = 'request' AND grantee <> current_user
 ORDER BY 1, 2;
 
--- Rule: an installed 0.1.0 updates to 0.3.0, same objects as a fresh install.
+-- Rule: an installed 0.1.0 updates to the current version, same objects as a fresh install.
 CREATE TEMP TABLE fresh AS
 SELECT pg_describe_object(classid, objid, objsubid) AS object
 FROM pg_depend WHERE refclassid = 'pg_extension'::regclass
