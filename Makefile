@@ -17,6 +17,7 @@ OBJS = \
 	src/image.o \
 	src/memo.o \
 	$(PHOTO_OBJS) \
+	src/photo_pg.o \
 	src/queue.o \
 	src/ratelimit.o \
 	src/redact.o \

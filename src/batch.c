@@ -38,6 +38,7 @@
 #include "batch.h"
 #include "errors.h"
 #include "http.h"
+#include "photo_pg.h"
 #include "ratelimit.h"
 #include "settings.h"
 
@@ -130,6 +131,11 @@ fc_batch_check_pair(FcPair *pair)
 {
 	if (!pair->invalid &&
 		!fc_check_comparison(&pair->source, &pair->target, pair->merchant_biz_id, &pair->error))
+		pair->invalid = true;
+	/* Each picture is prepared once, here, not per attempt. */
+	if (!pair->invalid &&
+		(!fc_photo_prepare_arg(&pair->source, &pair->error) ||
+		 !fc_photo_prepare_arg(&pair->target, &pair->error)))
 		pair->invalid = true;
 	if (pair->merchant_biz_id == NULL)
 		pair->merchant_biz_id = fc_new_merchant_biz_id();

@@ -248,7 +248,7 @@ fc_photo_read_header(const unsigned char *data, size_t len,
 	{
 		if (info->format == FC_PHOTO_WEBP || info->format == FC_PHOTO_HEIF)
 		{
-			fc_photo_fail(error, FC_RULE_NOT_BUILT, "%s images are not supported by this build",
+			fc_photo_fail(error, FC_RULE_NOT_BUILT, "image is %s, which this build cannot decode",
 						  fc_photo_format_name(info->format));
 			fc_photo_detail(error, "facecompare was built without the %s library; it lacks: %s.",
 							info->format == FC_PHOTO_WEBP ? "libwebp" : "libheif",
@@ -256,7 +256,7 @@ fc_photo_read_header(const unsigned char *data, size_t len,
 		}
 		else
 		{
-			fc_photo_fail(error, FC_RULE_UNSUPPORTED, "%s images are not supported",
+			fc_photo_fail(error, FC_RULE_UNSUPPORTED, "image is %s, which is not supported",
 						  fc_photo_format_name(info->format));
 			fc_photo_detail(error, "Supported formats are JPEG, PNG, WebP and HEIC; convert the picture first.");
 		}
@@ -280,7 +280,7 @@ fc_photo_read_header(const unsigned char *data, size_t len,
 			break;
 	}
 	if (info->header_ok && (info->width <= 0 || info->height <= 0))
-		info->header_ok = fc_photo_fail(error, FC_RULE_UNDECODABLE, "%s header gives no size",
+		info->header_ok = fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header gives no size (%s)",
 										fc_photo_format_name(info->format));
 	return info->header_ok;
 }
@@ -457,7 +457,7 @@ fc_photo_prepare(const unsigned char *data, size_t len,
 				ok = fc_photo_decode_heif(data, len, limits, job, &px, error);
 				break;
 			default:
-				ok = fc_photo_fail(error, FC_RULE_UNSUPPORTED, "%s images are not supported",
+				ok = fc_photo_fail(error, FC_RULE_UNSUPPORTED, "image is %s, which is not supported",
 								   fc_photo_format_name(info.format));
 				break;
 		}

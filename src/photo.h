@@ -57,7 +57,7 @@ typedef struct FcPhotoLimits
 } FcPhotoLimits;
 
 #define FC_PHOTO_DEFAULT_MAX_PIXELS	50000000
-#define FC_PHOTO_DEFAULT_MAX_BYTES	(30 * 1000 * 1000)
+#define FC_PHOTO_DEFAULT_MAX_BYTES	(30 * 1024 * 1024)
 
 /* facecompare.prepare_images */
 typedef enum FcPrepareMode

@@ -55,7 +55,7 @@ open_primary(HeifState *st, const unsigned char *d, size_t len, FcPhotoError *er
 
 	st->ctx = heif_context_alloc();
 	if (st->ctx == NULL)
-		return fc_photo_fail(error, FC_RULE_OUT_OF_MEMORY, "out of memory reading an HEIC image");
+		return fc_photo_fail(error, FC_RULE_OUT_OF_MEMORY, "image could not be read: out of memory (HEIC)");
 	heif_context_set_max_decoding_threads(st->ctx, 0);
 	heif_context_set_maximum_image_size_limit(st->ctx, FC_PHOTO_MAX_SIDE);
 	err = heif_context_read_from_memory_without_copy(st->ctx, d, len, NULL);
@@ -63,7 +63,7 @@ open_primary(HeifState *st, const unsigned char *d, size_t len, FcPhotoError *er
 		err = heif_context_get_primary_image_handle(st->ctx, &st->handle);
 	if (err.code != heif_error_Ok)
 	{
-		fc_photo_fail(error, FC_RULE_UNDECODABLE, "HEIC image cannot be read");
+		fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be read as HEIC");
 		fc_photo_detail(error, "libheif: %s.", err.message ? err.message : "unknown error");
 		return false;
 	}
@@ -108,7 +108,7 @@ fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *li
 		goto fail;
 	if ((int64_t) heif_image_handle_get_width(st->handle) * heif_image_handle_get_height(st->handle) > limits->max_pixels)
 	{
-		fc_photo_fail(error, FC_RULE_PIXELS, "HEIC image has more pixels than allowed");
+		fc_photo_fail(error, FC_RULE_PIXELS, "image has more pixels than allowed (HEIC)");
 		goto fail;
 	}
 	/* libde265's thread inherits this mask: no signal handler can run on it. */
@@ -120,7 +120,7 @@ fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *li
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err.code != heif_error_Ok)
 	{
-		fc_photo_fail(error, FC_RULE_UNDECODABLE, "HEIC image cannot be decoded");
+		fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as HEIC");
 		fc_photo_detail(error, "libheif: %s.", err.message ? err.message : "unknown error");
 		goto fail;
 	}
@@ -134,7 +134,7 @@ fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *li
 	px->height = heif_image_get_height(st->image, heif_channel_interleaved);
 	if (plane == NULL || px->width <= 0 || px->height <= 0)
 	{
-		fc_photo_fail(error, FC_RULE_UNDECODABLE, "HEIC image decoded to no pixels");
+		fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as HEIC: no pixels");
 		goto fail;
 	}
 	{
@@ -168,7 +168,7 @@ bool
 fc_photo_header_heif(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPhotoError *error)
 {
 	(void) d, (void) len, (void) info;
-	return fc_photo_fail(error, FC_RULE_NOT_BUILT, "HEIC images are not supported by this build");
+	return fc_photo_fail(error, FC_RULE_NOT_BUILT, "image is HEIC, which this build cannot decode");
 }
 
 bool
@@ -176,7 +176,7 @@ fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *li
 					 FcPhotoJob *job, FcPixels *px, FcPhotoError *error)
 {
 	(void) d, (void) len, (void) limits, (void) job, (void) px;
-	return fc_photo_fail(error, FC_RULE_NOT_BUILT, "HEIC images are not supported by this build");
+	return fc_photo_fail(error, FC_RULE_NOT_BUILT, "image is HEIC, which this build cannot decode");
 }
 
 #endif

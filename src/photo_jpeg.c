@@ -38,7 +38,7 @@ fc_photo_header_jpeg(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPh
 		const unsigned char *seg;
 
 		if (d[at] != 0xFF)
-			return fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG header is corrupt: no marker at byte %zu", at);
+			return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is corrupt (JPEG): no marker at byte %zu", at);
 		while (at < len && d[at] == 0xFF)
 			at++;
 		if (at >= len)
@@ -52,13 +52,13 @@ fc_photo_header_jpeg(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPh
 			break;
 		seglen = (size_t) d[at] << 8 | d[at + 1];
 		if (seglen < 2 || at + seglen > len)
-			return fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG header is truncated");
+			return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is truncated (JPEG)");
 		seg = d + at + 2;
 		seglen -= 2;
 		if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
 		{
 			if (seglen < 6)
-				return fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG frame header is truncated");
+				return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is truncated (JPEG frame)");
 			info->height = seg[1] << 8 | seg[2];
 			info->width = seg[3] << 8 | seg[4];
 			have_size = true;
@@ -73,7 +73,7 @@ fc_photo_header_jpeg(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPh
 		at += 2 + seglen;
 	}
 	if (!have_size)
-		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG header is truncated: no frame header before the image data");
+		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is truncated (JPEG): no frame header before the image data");
 	return true;
 }
 
@@ -181,7 +181,7 @@ fc_photo_decode_jpeg(const unsigned char *d, size_t len, int want_w, int want_h,
 			fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
 		else
 		{
-			fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG image cannot be decoded");
+			fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as JPEG");
 			fc_photo_detail(error, "libjpeg: %s.", dec->guard.reason);
 		}
 		fc_mem_free(px->rgb);
@@ -268,7 +268,7 @@ fc_photo_encode_jpeg(const FcPixels *px, int quality, FcPhotoJob *job,
 			fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
 		else
 		{
-			fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG image cannot be encoded");
+			fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be encoded as JPEG");
 			fc_photo_detail(error, "libjpeg: %s.", enc->guard.reason);
 		}
 		if (slot >= 0)

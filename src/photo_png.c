@@ -36,7 +36,7 @@ fc_photo_header_png(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPho
 	size_t		at = 8;
 
 	if (len < 8 + 8 + 13 || memcmp(d + 12, "IHDR", 4) != 0 || be32(d + 8) != 13)
-		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "PNG header is truncated or corrupt");
+		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is truncated or corrupt (PNG)");
 	info->width = be32(d + 16) > 0x7FFFFFFF ? 0x7FFFFFFF : (int) be32(d + 16);
 	info->height = be32(d + 20) > 0x7FFFFFFF ? 0x7FFFFFFF : (int) be32(d + 20);
 	/* The chunks before the image data: metadata, and eXIf's orientation. */
@@ -144,7 +144,7 @@ fc_photo_decode_png(const unsigned char *d, size_t len, const FcPhotoLimits *lim
 			fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
 		else
 		{
-			fc_photo_fail(error, FC_RULE_UNDECODABLE, "PNG image cannot be decoded");
+			fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as PNG");
 			fc_photo_detail(error, "libpng: %s.", dec->reason);
 		}
 		fc_mem_free(px->rgb);
@@ -160,7 +160,7 @@ fc_photo_decode_png(const unsigned char *d, size_t len, const FcPhotoLimits *lim
 	if (dec->png == NULL)
 	{
 		fc_mem_free(dec);
-		return fc_photo_fail(error, FC_RULE_OUT_OF_MEMORY, "out of memory decoding a PNG image");
+		return fc_photo_fail(error, FC_RULE_OUT_OF_MEMORY, "image could not be decoded: out of memory (PNG)");
 	}
 	slot = fc_photo_job_hold(job, dec, release_decoder);
 	dec->info = png_create_info_struct(dec->png);

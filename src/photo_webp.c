@@ -39,7 +39,7 @@ fc_photo_header_webp(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPh
 		const unsigned char *c = d + at + 8;
 
 		if (clen > len - at - 8)
-			return fc_photo_fail(error, FC_RULE_UNDECODABLE, "WebP file is truncated");
+			return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is truncated (WebP)");
 		if (memcmp(type, "VP8X", 4) == 0 && clen >= 10)
 		{
 			info->width = (int) le24(c + 4) + 1;
@@ -49,7 +49,7 @@ fc_photo_header_webp(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPh
 		else if (memcmp(type, "VP8 ", 4) == 0 && clen >= 10 && !have_size)
 		{
 			if (c[3] != 0x9D || c[4] != 0x01 || c[5] != 0x2A)
-				return fc_photo_fail(error, FC_RULE_UNDECODABLE, "WebP frame header is corrupt");
+				return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is corrupt (WebP frame)");
 			info->width = (c[6] | c[7] << 8) & 0x3FFF;
 			info->height = (c[8] | c[9] << 8) & 0x3FFF;
 			have_size = true;
@@ -59,7 +59,7 @@ fc_photo_header_webp(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPh
 			uint32_t	bits = le32(c + 1);
 
 			if (c[0] != 0x2F)
-				return fc_photo_fail(error, FC_RULE_UNDECODABLE, "WebP lossless header is corrupt");
+				return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is corrupt (WebP lossless)");
 			info->width = (int) (bits & 0x3FFF) + 1;
 			info->height = (int) ((bits >> 14) & 0x3FFF) + 1;
 			have_size = true;
@@ -77,7 +77,7 @@ fc_photo_header_webp(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPh
 		at += 8 + (size_t) clen + (clen & 1);
 	}
 	if (!have_size)
-		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "WebP header is truncated: no image chunk");
+		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image header is truncated (WebP): no image chunk");
 	return true;
 }
 
@@ -109,9 +109,9 @@ fc_photo_decode_webp(const unsigned char *d, size_t len, int want_w, int want_h,
 
 	memset(px, 0, sizeof(FcPixels));
 	if (!WebPInitDecoderConfig(&config))
-		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "libwebp version mismatch");
+		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded: libwebp version mismatch");
 	if (WebPGetFeatures(d, len, &config.input) != VP8_STATUS_OK)
-		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "WebP image cannot be decoded");
+		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as WebP");
 	w = config.input.width;
 	h = config.input.height;
 	/* Scale in the decoder, keeping the aspect, to no less than the target. */
@@ -137,7 +137,7 @@ fc_photo_decode_webp(const unsigned char *d, size_t len, int want_w, int want_h,
 	if (idec == NULL)
 	{
 		fc_mem_free(rgba);
-		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "WebP image cannot be decoded");
+		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as WebP");
 	}
 	slot = fc_photo_job_hold(job, idec, release_decoder);
 	while (fed < len && status == VP8_STATUS_SUSPENDED)
@@ -159,7 +159,7 @@ fc_photo_decode_webp(const unsigned char *d, size_t len, int want_w, int want_h,
 		fc_mem_free(rgba);
 		if (status == VP8_STATUS_USER_ABORT)
 			return fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
-		fc_photo_fail(error, FC_RULE_UNDECODABLE, "WebP image cannot be decoded");
+		fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as WebP");
 		fc_photo_detail(error, "libwebp: %s.",
 						status == VP8_STATUS_SUSPENDED || status == VP8_STATUS_NOT_ENOUGH_DATA ? "the file is truncated" :
 						status == VP8_STATUS_OUT_OF_MEMORY ? "out of memory" :
@@ -179,7 +179,7 @@ fc_photo_decode_webp(const unsigned char *d, size_t len, int want_w, int want_h,
 					 FcPhotoJob *job, FcPixels *px, FcPhotoError *error)
 {
 	(void) d, (void) len, (void) want_w, (void) want_h, (void) job, (void) px;
-	return fc_photo_fail(error, FC_RULE_NOT_BUILT, "WebP images are not supported by this build");
+	return fc_photo_fail(error, FC_RULE_NOT_BUILT, "image is WebP, which this build cannot decode");
 }
 
 #endif

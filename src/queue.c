@@ -33,6 +33,7 @@
 #include "errors.h"
 #include "image.h"
 #include "pgcompat.h"
+#include "photo.h"
 #include "queue.h"
 #include "redact.h"
 #include "request.h"
@@ -179,7 +180,7 @@ typedef struct QueuedRequest
 	FcError		error;			/* set: record it failed at once */
 } QueuedRequest;
 
-#define INSERT_NARGS 15
+#define INSERT_NARGS 16
 
 /*
  * INSERT the request as the queue's owner, returning its id.  The caller's
@@ -190,11 +191,12 @@ typedef struct QueuedRequest
 static int64
 insert_request(const QueuedRequest *q)
 {
-	static SPIPlanPtr plans[2] = {NULL, NULL};
+	static SPIPlanPtr plans[3] = {NULL, NULL, NULL};
 	SPIPlanPtr *plan;
 	bool		tenant_columns;
+	bool		mode_column;
 	Oid			types[INSERT_NARGS] = {BYTEAOID, TEXTOID, BYTEAOID, TEXTOID, TEXTOID, OIDOID, OIDOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID};
 	Datum		values[INSERT_NARGS] = {0};
 	char		nulls[INSERT_NARGS];
 	Oid			caller = GetUserId();
@@ -240,6 +242,9 @@ insert_request(const QueuedRequest *q)
 		SET_TEXT(13, fc_error_sqlstate(&q->error));
 	SET_TEXT(14, q->error.message);
 	SET_ARG(15, BoolGetDatum(failed));
+	/* The worker prepares the pictures as the caller's setting says now. */
+	SET_TEXT(16, fc_prepare_images == FC_PREPARE_OFF ? "off" :
+			 fc_prepare_images == FC_PREPARE_ALWAYS ? "always" : "when_needed");
 #undef SET_TEXT
 #undef SET_ARG
 
@@ -253,20 +258,24 @@ insert_request(const QueuedRequest *q)
 							 GUC_ACTION_SAVE, true, 0, false);
 	/* 0.2.0's table, until ALTER EXTENSION UPDATE: who and where go unsaid. */
 	tenant_columns = get_attnum(queue_relid, "enqueued_by") != InvalidAttrNumber;
-	plan = &plans[tenant_columns];
+	/* 0.3.0's table, until updated: no mode is kept, the worker's is off. */
+	mode_column = get_attnum(queue_relid, "prepare_images") != InvalidAttrNumber;
+	plan = &plans[tenant_columns + (tenant_columns && mode_column)];
 	if (*plan == NULL)
 	{
 		char	   *sql = psprintf("INSERT INTO facecompare.request AS r"
 								   " (source_image, source_url, target_image, target_url, merchant_biz_id,"
-								   "  %s upload_table, upload_key_column, upload_key,"
+								   "  %s %s upload_table, upload_key_column, upload_key,"
 								   "  source_column, target_column, error_sqlstate, error_message,"
 								   "  status, finished_at)"
-								   " VALUES ($1, $2, $3, $4, $5, %s $8, $9, $10, $11, $12, $13, $14,"
+								   " VALUES ($1, $2, $3, $4, $5, %s %s $8, $9, $10, $11, $12, $13, $14,"
 								   "  CASE WHEN $15 THEN 'failed' ELSE 'pending' END::facecompare.request_status,"
 								   "  CASE WHEN $15 THEN pg_catalog.now() END)"
 								   " RETURNING r.id",
 								   tenant_columns ? "enqueued_by, upload_relid," : "",
-								   tenant_columns ? "$6, $7," : "");
+								   tenant_columns && mode_column ? "prepare_images," : "",
+								   tenant_columns ? "$6, $7," : "",
+								   tenant_columns && mode_column ? "$16," : "");
 		SPIPlanPtr	prepared = SPI_prepare(sql, INSERT_NARGS, types);
 
 		if (prepared == NULL || SPI_keepplan(prepared) != 0)

@@ -20,6 +20,8 @@
 #include "formenc.h"
 #include "image.h"
 #include "pgcompat.h"
+#include "photo.h"
+#include "photo_pg.h"
 #include "request.h"
 #include "sign.h"
 #include "strbuf.h"
@@ -59,8 +61,13 @@ fc_new_merchant_biz_id(void)
 	return id;
 }
 
-/* Enough of a picture's head to tell its format (image.c reads 8 bytes). */
+/*
+ * Enough of a picture's head to tell its format (image.c reads 8 bytes), or,
+ * when it may be prepared, to read its header: a phone's EXIF block is at
+ * most 64 kB; a header further in is read whole (photo_pg.c).
+ */
 #define IMAGE_HEAD_BYTES 16
+#define PHOTO_HEAD_BYTES (256 * 1024)
 
 void
 fc_image_from_datum(FcImageArg *image, const char *side, bool is_url,
@@ -69,6 +76,7 @@ fc_image_from_datum(FcImageArg *image, const char *side, bool is_url,
 	memset(image, 0, sizeof(FcImageArg));
 	image->side = side;
 	image->is_url = is_url;
+	image->prepare = fc_prepare_images;
 	if (isnull)
 		image->missing = true;
 	else if (head_only)
@@ -78,7 +86,13 @@ fc_image_from_datum(FcImageArg *image, const char *side, bool is_url,
 		if (is_url)
 			image->url = image->len > FC_MAX_URL_BYTES ? NULL : TextDatumGetCString(value);
 		else
-			image->bytes = VARDATA_ANY(DatumGetByteaPSlice(value, 0, IMAGE_HEAD_BYTES));
+		{
+			bytea	   *head = DatumGetByteaPSlice(value, 0, image->prepare == FC_PREPARE_OFF ? IMAGE_HEAD_BYTES : PHOTO_HEAD_BYTES);
+
+			image->bytes = VARDATA_ANY(head);
+			image->avail = VARSIZE_ANY_EXHDR(head);
+			image->value = value;
+		}
 	}
 	else if (is_url)
 		image->url = TextDatumGetCString(value);
@@ -87,7 +101,7 @@ fc_image_from_datum(FcImageArg *image, const char *side, bool is_url,
 		bytea	   *bytes = DatumGetByteaPP(value);
 
 		image->bytes = VARDATA_ANY(bytes);
-		image->len = VARSIZE_ANY_EXHDR(bytes);
+		image->len = image->avail = VARSIZE_ANY_EXHDR(bytes);
 	}
 }
 
@@ -198,7 +212,19 @@ check_image_bytes(const FcImageArg *image, FcError *error)
 bool
 fc_check_image_arg(const FcImageArg *image, FcError *error)
 {
-	return image->is_url ? check_image_url(image, error) : check_image_bytes(image, error);
+	if (image->is_url)
+		return check_image_url(image, error);
+	/* With preparation on, the photo rules replace "JPEG or PNG within 1 MB". */
+	if (image->prepare != FC_PREPARE_OFF && !image->prepared)
+	{
+		if (fc_photo_check_arg(image, error))
+			return true;
+		if (fc_photo_format((const unsigned char *) image->bytes, image->avail) == FC_PHOTO_UNKNOWN &&
+			looks_base64_encoded(image->bytes, image->avail))
+			fc_error_hint(error, "The bytes look base64-encoded: pass decode(value, 'base64').");
+		return false;
+	}
+	return check_image_bytes(image, error);
 }
 
 bool

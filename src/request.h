@@ -20,6 +20,10 @@ typedef struct FcImageArg
 	const char *url;			/* NUL-terminated, when is_url */
 	const char *bytes;			/* the image, when !is_url */
 	size_t		len;			/* its length (of the URL too, when known) */
+	size_t		avail;			/* bytes held: len, or a head's length */
+	Datum		value;			/* the bytea, to read whole when a head is not enough */
+	int			prepare;		/* FcPrepareMode: facecompare.prepare_images, or the queued request's */
+	bool		prepared;		/* bytes are what preparation made */
 } FcImageArg;
 
 /* The longest image URL we send: a signed object URL fits many times over. */

@@ -16,8 +16,10 @@
 
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "http.h"
+#include "photo.h"
 #include "redact.h"
 #include "settings.h"
 
@@ -58,6 +60,17 @@ char	   *fc_worker_database = "";
 int			fc_worker_max_attempts = 5;
 bool		fc_keep_images = false;
 int			fc_retention_s = 0;
+
+/* Photo preparation (issue 13): what is done to a picture before the call. */
+static const struct config_enum_entry prepare_images_options[] = {
+	{"off", FC_PREPARE_OFF, false},
+	{"when_needed", FC_PREPARE_WHEN_NEEDED, false},
+	{"always", FC_PREPARE_ALWAYS, false},
+	{NULL, 0, false}
+};
+int			fc_prepare_images = FC_PREPARE_WHEN_NEEDED;
+int			fc_max_image_pixels = FC_PHOTO_DEFAULT_MAX_PIXELS;
+int			fc_max_image_bytes = FC_PHOTO_DEFAULT_MAX_BYTES;
 
 static inline const char *
 nonempty_or_null(const char *value)
@@ -247,6 +260,25 @@ fc_settings_init(void)
 							"In seconds.  The queue's worker deletes done and failed requests that finished longer ago than this, looking every minute, or twice per period if that is shorter.",
 							&fc_retention_s, 0, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	/* Photo preparation: the mode is the caller's; the limits guard the server. */
+	DefineCustomEnumVariable("facecompare.prepare_images",
+							 "Which pictures are prepared (turned upright, scaled, re-encoded as JPEG without metadata) before the call.",
+							 "off: sent as given (JPEG or PNG within the transfer limit only); when_needed: only a picture the service would refuse or misjudge as it is (not JPEG/PNG, over 1 MB once base64-encoded, outside 640x480..1920x1080, EXIF orientation other than 1); always: every picture.",
+							 &fc_prepare_images, FC_PREPARE_WHEN_NEEDED, prepare_images_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.max_image_pixels",
+							"Most pixels (width times height, from the header) a picture to prepare may have.",
+							"Checked on the header before anything is decoded, so a decompression bomb costs nothing.",
+							&fc_max_image_pixels, FC_PHOTO_DEFAULT_MAX_PIXELS, 1000000, FC_PHOTO_MAX_SIDE * FC_PHOTO_MAX_SIDE,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.max_image_bytes",
+							"Most bytes a picture to prepare may have.",
+							"Pictures sent as they are (prepare_images = off) stay within the service's limit of 786,432 bytes.",
+							&fc_max_image_bytes, FC_PHOTO_DEFAULT_MAX_BYTES, 786432, (int) MaxAllocSize,
+							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 	/* A postmaster setting can only be defined while preloading. */
 	if (process_shared_preload_libraries_in_progress)

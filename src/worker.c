@@ -46,6 +46,7 @@
 
 #include "batch.h"
 #include "image.h"
+#include "photo.h"
 #include "settings.h"
 #include "sharedstate.h"
 #include "worker.h"
@@ -403,6 +404,69 @@ set_claimed_side(FcImageArg *side, const char *name, HeapTuple row, TupleDesc de
 		fc_image_from_datum(side, name, true, url, url_null, false);
 }
 
+/* The 0.4.0 queue keeps each request's facecompare.prepare_images. */
+static bool
+queue_has_prepare_column(void)
+{
+	Oid			relid = get_relname_relid("request", get_namespace_oid("facecompare", false));
+
+	return get_attnum(relid, "prepare_images") != InvalidAttrNumber;
+}
+
+/* The mode its caller had; NULL (queued before 0.4.0): off, as then. */
+static void
+set_claimed_mode(FcPair *pair, const char *mode)
+{
+	int			m = FC_PREPARE_OFF;
+
+	if (mode && strcmp(mode, "when_needed") == 0)
+		m = FC_PREPARE_WHEN_NEEDED;
+	else if (mode && strcmp(mode, "always") == 0)
+		m = FC_PREPARE_ALWAYS;
+	pair->source.prepare = pair->target.prepare = m;
+}
+
+/*
+ * A picture claimed as its head, that its mode will prepare and that is
+ * within facecompare.max_image_bytes, is read whole now, alone.  Any other
+ * head is judged as it is: the checks need no more to refuse it.
+ */
+static void
+read_claimed_whole(int64 id, FcImageArg *side, const char *column)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(id)};
+	char	   *sql;
+	bool		isnull;
+	Datum		image;
+
+	if (side->is_url || side->missing || side->prepare == FC_PREPARE_OFF ||
+		side->avail >= side->len || side->len > (size_t) fc_max_image_bytes)
+		return;
+	sql = psprintf("SELECT r.%s FROM facecompare.request AS r WHERE r.id OPERATOR(pg_catalog.=) $1", column);
+	run_sql(sql, 1, types, values, NULL, SPI_OK_SELECT);
+	pfree(sql);
+	image = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : (Datum) 0;
+	if (image != (Datum) 0 && !isnull)
+	{
+		bytea	   *copy = DatumGetByteaPCopy(image);
+
+		side->bytes = VARDATA_ANY(copy);
+		side->len = side->avail = VARSIZE_ANY_EXHDR(copy);
+		side->value = PointerGetDatum(copy);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Once prepared, the original (up to max_image_bytes) is not kept. */
+static void
+drop_original(FcImageArg *side)
+{
+	if (side->prepared && side->value != (Datum) 0)
+		pfree(DatumGetPointer(side->value));
+	side->value = (Datum) 0;
+}
+
 /*
  * Claim up to limit due requests, commit them as running and hand them to
  * the batch.  *next_claim gets when to look again if fewer were due.
@@ -414,8 +478,17 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 	Datum		values[2] = {Int32GetDatum(limit), Int32GetDatum(FC_MAX_PICTURE_BYTES)};
 	Running    *claimed[FC_MAX_CONCURRENCY];
 	int			n;
+	SPITupleTable *rows;
+	bool		mode_column = queue_has_prepare_column();
+	char	   *sql;
 
-	run_sql("UPDATE facecompare.request AS r SET status = 'running'::facecompare.request_status,"
+	/*
+	 * A picture over the service's limit comes back as its head: refused on
+	 * it, or, when the request asks for preparation, read whole afterwards,
+	 * one at a time (prepare_claimed_side), so the worker holds at most one
+	 * original at once.
+	 */
+	sql = psprintf("UPDATE facecompare.request AS r SET status = 'running'::facecompare.request_status,"
 			" attempts = r.attempts OPERATOR(pg_catalog.+) 1, started_at = pg_catalog.now() "
 			"WHERE r.id OPERATOR(pg_catalog.=) ANY (SELECT q.id FROM facecompare.request AS q"
 			"  WHERE q.status OPERATOR(pg_catalog.=) 'pending'::facecompare.request_status"
@@ -429,13 +502,16 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 			" pg_catalog.octet_length(r.target_image),"
 			" CASE WHEN pg_catalog.octet_length(r.target_image) OPERATOR(pg_catalog.<=) $2 THEN r.target_image"
 			"  ELSE pg_catalog.substr(r.target_image, 1, 16) END,"
-			" r.target_url",
-			2, types, values, NULL, SPI_OK_UPDATE_RETURNING);
+			" r.target_url, %s",
+			mode_column ? "r.prepare_images" : "NULL::pg_catalog.text");
+	run_sql(sql, 2, types, values, NULL, SPI_OK_UPDATE_RETURNING);
+	pfree(sql);
 	n = (int) SPI_processed;
+	rows = SPI_tuptable;
 	for (int i = 0; i < n; i++)
 	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
+		HeapTuple	row = rows->vals[i];
+		TupleDesc	desc = rows->tupdesc;
 		Running    *r = NULL;
 		MemoryContext old;
 		bool		isnull;
@@ -455,7 +531,13 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 		r->pair.merchant_biz_id = SPI_getvalue(row, desc, 3);
 		set_claimed_side(&r->pair.source, "source", row, desc, 4);
 		set_claimed_side(&r->pair.target, "target", row, desc, 7);
+		set_claimed_mode(&r->pair, SPI_getvalue(row, desc, 10));
+		read_claimed_whole(r->id, &r->pair.source, "source_image");
+		read_claimed_whole(r->id, &r->pair.target, "target_image");
+		/* The checks, then each picture prepared as its caller asked. */
 		fc_batch_check_pair(&r->pair);
+		drop_original(&r->pair.source);
+		drop_original(&r->pair.target);
 		MemoryContextSwitchTo(old);
 		claimed[i] = r;
 	}
