@@ -1,0 +1,65 @@
+/*
+ * photo_int.h
+ *		Inside the preparation core: the pixel buffer and the per-format
+ *		header readers and decoder wrappers photo.c dispatches to.
+ */
+#ifndef PHOTO_INT_H
+#define PHOTO_INT_H
+
+#include "photo.h"
+
+/* Decoded pixels: 8-bit RGB, rows packed (stride width * 3), fc_mem_alloc'd. */
+typedef struct FcPixels
+{
+	int			width;
+	int			height;
+	unsigned char *rgb;
+} FcPixels;
+
+/* Set *error; returns false (printf-style message). */
+extern bool fc_photo_fail(FcPhotoError *error, FcPhotoRule rule, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+extern void fc_photo_detail(FcPhotoError *error, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+
+/* RGBA flattened on white into RGB, in place; the buffer shrunk to fit. */
+extern unsigned char *fc_photo_flatten_rgba(unsigned char *rgba, size_t npixels);
+
+/* Keep a library handle in the job until fc_photo_job_release; its slot. */
+extern int	fc_photo_job_hold(FcPhotoJob *job, void *handle, void (*release) (void *));
+extern void fc_photo_job_release(FcPhotoJob *job, int slot);
+extern bool fc_photo_job_interrupted(FcPhotoJob *job);
+
+/*
+ * Header readers: fill info (size, orientation, metadata); false with
+ * *error when the header is unreadable.  Pure for JPEG, PNG and WebP.
+ */
+extern bool fc_photo_header_jpeg(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPhotoError *error);
+extern bool fc_photo_header_png(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPhotoError *error);
+extern bool fc_photo_header_webp(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPhotoError *error);
+extern bool fc_photo_header_heif(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPhotoError *error);
+
+/*
+ * Decoders: the image as stored (not yet oriented), at least want_w x
+ * want_h when the decoder can scale (JPEG's DCT scaling, WebP's scaled
+ * decode), else full size.  HEIF's decoder applies the container's
+ * rotation itself (info says orientation 1 for it).
+ */
+extern bool fc_photo_decode_jpeg(const unsigned char *d, size_t len, int want_w, int want_h,
+								 FcPhotoJob *job, FcPixels *px, FcPhotoError *error);
+extern bool fc_photo_decode_png(const unsigned char *d, size_t len, const FcPhotoLimits *limits,
+								FcPhotoJob *job, FcPixels *px, FcPhotoError *error);
+extern bool fc_photo_decode_webp(const unsigned char *d, size_t len, int want_w, int want_h,
+								 FcPhotoJob *job, FcPixels *px, FcPhotoError *error);
+extern bool fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *limits,
+								 FcPhotoJob *job, FcPixels *px, FcPhotoError *error);
+
+/* Scale to width x height (Mitchell), then apply the EXIF orientation. */
+extern bool fc_photo_resize_orient(FcPixels *px, int width, int height, int orientation,
+								   FcPhotoError *error);
+
+/* Baseline JPEG at quality, no metadata; *out fc_mem_alloc'd. */
+extern bool fc_photo_encode_jpeg(const FcPixels *px, int quality, FcPhotoJob *job,
+								 unsigned char **out, size_t *outlen, FcPhotoError *error);
+
+#endif							/* PHOTO_INT_H */

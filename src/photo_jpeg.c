@@ -1,0 +1,311 @@
+/*
+ * photo_jpeg.c
+ *		JPEG: the header read by scanning markers (no decoder: size,
+ *		orientation, metadata), the decoder wrapper over libjpeg-turbo's
+ *		libjpeg API with DCT-domain scaling, and the baseline encoder.
+ *
+ * libjpeg's default error handler calls exit(): ours longjmps back to the
+ * function that owns the decompressor, which destroys it before returning
+ * the error.  A warning (a truncated file only warns) is an error too.  The
+ * progress monitor asks the job whether to stop, so a long progressive
+ * decode ends within a scan's worth of work of a cancel.
+ */
+#include "photo_int.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+
+#include "fcmem.h"
+
+/* libjpeg's working memory, decoder or encoder, whatever the picture. */
+#define JPEG_MAX_MEMORY		(512L * 1024 * 1024)
+
+/* Header: walk the markers up to the first scan. */
+bool
+fc_photo_header_jpeg(const unsigned char *d, size_t len, FcPhotoInfo *info, FcPhotoError *error)
+{
+	size_t		at = 2;
+	bool		have_size = false;
+
+	while (at + 4 <= len)
+	{
+		unsigned	marker;
+		size_t		seglen;
+		const unsigned char *seg;
+
+		if (d[at] != 0xFF)
+			return fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG header is corrupt: no marker at byte %zu", at);
+		while (at < len && d[at] == 0xFF)
+			at++;
+		if (at >= len)
+			break;
+		marker = d[at++];
+		if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8))
+			continue;			/* standalone markers */
+		if (marker == 0xD9 || marker == 0xDA)
+			break;				/* end of image, start of scan */
+		if (at + 2 > len)
+			break;
+		seglen = (size_t) d[at] << 8 | d[at + 1];
+		if (seglen < 2 || at + seglen > len)
+			return fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG header is truncated");
+		seg = d + at + 2;
+		seglen -= 2;
+		if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
+		{
+			if (seglen < 6)
+				return fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG frame header is truncated");
+			info->height = seg[1] << 8 | seg[2];
+			info->width = seg[3] << 8 | seg[4];
+			have_size = true;
+		}
+		else if (marker == 0xE1 && seglen >= 6 && memcmp(seg, "Exif\0\0", 6) == 0)
+		{
+			info->has_metadata = true;
+			info->orientation = fc_exif_orientation(seg + 6, seglen - 6);
+		}
+		else if ((marker >= 0xE1 && marker <= 0xED) || marker == 0xEF || marker == 0xFE)
+			info->has_metadata = true;	/* XMP, ICC, IPTC, comments, vendors' */
+		at += 2 + seglen;
+	}
+	if (!have_size)
+		return fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG header is truncated: no frame header before the image data");
+	return true;
+}
+
+/* Our error manager: where to jump, and why. */
+typedef struct JpegGuard
+{
+	struct jpeg_error_mgr pub;
+	struct jpeg_progress_mgr progress;
+	jmp_buf		jump;
+	FcPhotoJob *job;
+	bool		interrupted;
+	char		reason[JMSG_LENGTH_MAX];
+} JpegGuard;
+
+static void
+guard_error_exit(j_common_ptr cinfo)
+{
+	JpegGuard  *guard = (JpegGuard *) cinfo->err;
+
+	(*cinfo->err->format_message) (cinfo, guard->reason);
+	longjmp(guard->jump, 1);
+}
+
+/* Warnings (level -1) are errors: a truncated or corrupt file only warns. */
+static void
+guard_emit_message(j_common_ptr cinfo, int level)
+{
+	if (level < 0)
+		guard_error_exit(cinfo);
+}
+
+static void
+guard_progress(j_common_ptr cinfo)
+{
+	JpegGuard  *guard = (JpegGuard *) cinfo->err;
+
+	if (fc_photo_job_interrupted(guard->job))
+	{
+		guard->interrupted = true;
+		strcpy(guard->reason, "interrupted");
+		longjmp(guard->jump, 1);
+	}
+}
+
+static void
+guard_init(JpegGuard *guard, j_common_ptr cinfo, FcPhotoJob *job)
+{
+	memset(guard, 0, sizeof(JpegGuard));
+	cinfo->err = jpeg_std_error(&guard->pub);
+	guard->pub.error_exit = guard_error_exit;
+	guard->pub.emit_message = guard_emit_message;
+	guard->progress.progress_monitor = guard_progress;
+	guard->job = job;
+}
+
+/* A decoder and its guard live together, in our memory, for the job. */
+typedef struct JpegDecoder
+{
+	struct jpeg_decompress_struct cinfo;
+	JpegGuard	guard;
+	unsigned char *row;			/* CMYK scanline, fc_mem_alloc'd */
+} JpegDecoder;
+
+static void
+release_decoder(void *p)
+{
+	JpegDecoder *dec = p;
+
+	jpeg_destroy_decompress(&dec->cinfo);
+	fc_mem_free(dec->row);
+	fc_mem_free(dec);
+}
+
+/* CMYK to RGB; Adobe's files store the channels inverted. */
+static void
+cmyk_row_to_rgb(const unsigned char *cmyk, unsigned char *rgb, int width, bool inverted)
+{
+	for (int x = 0; x < width; x++, cmyk += 4, rgb += 3)
+	{
+		unsigned	k = inverted ? cmyk[3] : 255 - cmyk[3];
+
+		for (int c = 0; c < 3; c++)
+		{
+			unsigned	v = inverted ? cmyk[c] : 255 - cmyk[c];
+
+			rgb[c] = (unsigned char) ((v * k + 127) / 255);
+		}
+	}
+}
+
+bool
+fc_photo_decode_jpeg(const unsigned char *d, size_t len, int want_w, int want_h,
+					 FcPhotoJob *job, FcPixels *px, FcPhotoError *error)
+{
+	JpegDecoder *volatile dec = fc_mem_alloc(sizeof(JpegDecoder));
+	volatile int slot = -1;
+	bool		cmyk;
+
+	memset(dec, 0, sizeof(JpegDecoder));
+	memset(px, 0, sizeof(FcPixels));
+	guard_init(&dec->guard, (j_common_ptr) &dec->cinfo, job);
+	if (setjmp(dec->guard.jump))
+	{
+		if (dec->guard.interrupted)
+			fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
+		else
+		{
+			fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG image cannot be decoded");
+			fc_photo_detail(error, "libjpeg: %s.", dec->guard.reason);
+		}
+		fc_mem_free(px->rgb);
+		px->rgb = NULL;
+		if (slot >= 0)
+			fc_photo_job_release(job, slot);
+		else
+			release_decoder(dec);
+		return false;
+	}
+	jpeg_create_decompress(&dec->cinfo);
+	slot = fc_photo_job_hold(job, dec, release_decoder);
+	dec->cinfo.mem->max_memory_to_use = JPEG_MAX_MEMORY;
+	dec->cinfo.progress = &dec->guard.progress;
+	jpeg_mem_src(&dec->cinfo, d, (unsigned long) len);
+	jpeg_read_header(&dec->cinfo, TRUE);
+
+	cmyk = dec->cinfo.jpeg_color_space == JCS_CMYK || dec->cinfo.jpeg_color_space == JCS_YCCK;
+	dec->cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+	dec->cinfo.dct_method = JDCT_ISLOW;
+	/* The smallest DCT scale M/8 that still gives at least the target. */
+	dec->cinfo.scale_denom = 8;
+	for (unsigned num = 1; num <= 8; num++)
+	{
+		dec->cinfo.scale_num = num;
+		jpeg_calc_output_dimensions(&dec->cinfo);
+		if ((int) dec->cinfo.output_width >= want_w && (int) dec->cinfo.output_height >= want_h)
+			break;
+	}
+	jpeg_start_decompress(&dec->cinfo);
+	px->width = dec->cinfo.output_width;
+	px->height = dec->cinfo.output_height;
+	px->rgb = fc_mem_alloc((size_t) px->width * px->height * 3);
+	if (cmyk)
+		dec->row = fc_mem_alloc((size_t) px->width * 4);
+	while (dec->cinfo.output_scanline < dec->cinfo.output_height)
+	{
+		unsigned char *rgb = px->rgb + (size_t) dec->cinfo.output_scanline * px->width * 3;
+		JSAMPROW	row = cmyk ? dec->row : rgb;
+
+		jpeg_read_scanlines(&dec->cinfo, &row, 1);
+		if (cmyk)
+			cmyk_row_to_rgb(dec->row, rgb, px->width, dec->cinfo.saw_Adobe_marker);
+	}
+	jpeg_finish_decompress(&dec->cinfo);
+	if (slot >= 0)
+		fc_photo_job_release(job, slot);
+	else
+		release_decoder(dec);
+	return true;
+}
+
+/* An encoder, its guard and libjpeg's output buffer (malloc'd by libjpeg). */
+typedef struct JpegEncoder
+{
+	struct jpeg_compress_struct cinfo;
+	JpegGuard	guard;
+	unsigned char *buf;
+	unsigned long size;
+} JpegEncoder;
+
+static void
+release_encoder(void *p)
+{
+	JpegEncoder *enc = p;
+
+	jpeg_destroy_compress(&enc->cinfo);
+	free(enc->buf);
+	fc_mem_free(enc);
+}
+
+bool
+fc_photo_encode_jpeg(const FcPixels *px, int quality, FcPhotoJob *job,
+					 unsigned char **out, size_t *outlen, FcPhotoError *error)
+{
+	JpegEncoder *volatile enc = fc_mem_alloc(sizeof(JpegEncoder));
+	volatile int slot = -1;
+
+	memset(enc, 0, sizeof(JpegEncoder));
+	guard_init(&enc->guard, (j_common_ptr) &enc->cinfo, job);
+	if (setjmp(enc->guard.jump))
+	{
+		if (enc->guard.interrupted)
+			fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
+		else
+		{
+			fc_photo_fail(error, FC_RULE_UNDECODABLE, "JPEG image cannot be encoded");
+			fc_photo_detail(error, "libjpeg: %s.", enc->guard.reason);
+		}
+		if (slot >= 0)
+			fc_photo_job_release(job, slot);
+		else
+			release_encoder(enc);
+		return false;
+	}
+	jpeg_create_compress(&enc->cinfo);
+	slot = fc_photo_job_hold(job, enc, release_encoder);
+	enc->cinfo.mem->max_memory_to_use = JPEG_MAX_MEMORY;
+	enc->cinfo.progress = &enc->guard.progress;
+	jpeg_mem_dest(&enc->cinfo, &enc->buf, &enc->size);
+	enc->cinfo.image_width = px->width;
+	enc->cinfo.image_height = px->height;
+	enc->cinfo.input_components = 3;
+	enc->cinfo.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&enc->cinfo);
+	/* Baseline, 4:2:0 (the defaults), Huffman tables fitted to the picture. */
+	jpeg_set_quality(&enc->cinfo, quality, TRUE);
+	enc->cinfo.optimize_coding = TRUE;
+	enc->cinfo.dct_method = JDCT_ISLOW;
+	/* Only a JFIF APP0 marker is written: no EXIF, GPS, XMP, ICC or comment. */
+	jpeg_start_compress(&enc->cinfo, TRUE);
+	while (enc->cinfo.next_scanline < enc->cinfo.image_height)
+	{
+		JSAMPROW	row = px->rgb + (size_t) enc->cinfo.next_scanline * px->width * 3;
+
+		jpeg_write_scanlines(&enc->cinfo, &row, 1);
+	}
+	jpeg_finish_compress(&enc->cinfo);
+	*outlen = enc->size;
+	*out = fc_mem_alloc(enc->size);
+	memcpy(*out, enc->buf, enc->size);
+	if (slot >= 0)
+		fc_photo_job_release(job, slot);
+	else
+		release_encoder(enc);
+	return true;
+}
