@@ -11,6 +11,11 @@
  * cross-correlation of one's full frame with the other's windows.  The grids
  * are cached by the SHA-256 of the picture, so a picture sent again costs a
  * hash, as it would at a real service with a cache.
+ *
+ * Pixels are read as stored, EXIF ignored, as the service reads them; the
+ * grids keep their geometry, so a picture turned by 90, 180 or 270 degrees or
+ * mirrored scores low against itself upright, as a rotated face does at a
+ * face matcher (test/emulator/sdk/orientation.test.js).
  */
 #include <math.h>
 #include <pthread.h>
