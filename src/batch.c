@@ -39,6 +39,7 @@
 #include "errors.h"
 #include "http.h"
 #include "ratelimit.h"
+#include "rows.h"
 #include "settings.h"
 
 /* A growable list of pairs. */
@@ -156,8 +157,10 @@ load_settings(FcBatch *b, FcError *error)
 FcBatch *
 fc_batch_create(FcError *error)
 {
-	FcBatch    *b = palloc0(sizeof(FcBatch));
+	FcBatch    *b;
 
+	fc_rows_check_not_reading();
+	b = palloc0(sizeof(FcBatch));
 	b->context = CurrentMemoryContext;
 	if (!load_settings(b, error))
 	{

@@ -1,0 +1,33 @@
+/*
+ * result.h
+ *		The columns of one comparison's outcome, as compare(), compare_many()
+ *		and compare_rows() return them (the type facecompare.result).
+ */
+#ifndef RESULT_H
+#define RESULT_H
+
+#include "postgres.h"
+
+#include "batch.h"
+
+/* Columns of facecompare.result, in order. */
+typedef enum FcResultColumn
+{
+	RESULT_TRANSACTION_ID,
+	RESULT_PASSED,
+	RESULT_SCORE,
+	RESULT_REQUEST_ID,
+	RESULT_MERCHANT_BIZ_ID,
+	RESULT_ERROR_SQLSTATE,
+	RESULT_ERROR_CODE,
+	RESULT_ERROR_MESSAGE,
+	RESULT_NCOLUMNS
+} FcResultColumn;
+
+/*
+ * The RESULT_NCOLUMNS columns for a decided pair, from values[0] on: its
+ * verdict, or its error.  palloc'd in the current memory context.
+ */
+extern void fc_result_columns(const FcPair *p, Datum *values, bool *nulls);
+
+#endif							/* RESULT_H */
