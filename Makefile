@@ -30,7 +30,7 @@ OBJS = \
 	src/worker.o
 
 # Regression tests need the scratch cluster and emulator that script/test starts.
-REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue rows
+REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue rows quality
 REGRESS_OPTS = --load-extension=facecompare
 
 # The version is written once, in the control file; the User-Agent says it too.

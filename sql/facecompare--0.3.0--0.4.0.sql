@@ -15,18 +15,65 @@
 -- compare_rows and the FaceQualityCheck / ExtFaceInfo surface
 -- ---------------------------------------------------------------------------
 
+-- Result.ExtFaceInfo, which the service adds when asked (FaceQualityCheck=Y,
+-- facecompare.face_quality_check): five scores, NULL when not asked for or
+-- not answered.  New attributes go last, so (compare(...)).* gains columns
+-- and every earlier column keeps its place.
+ALTER TYPE facecompare.result
+	ADD ATTRIBUTE face_quality_score numeric,
+	ADD ATTRIBUTE illumination_score numeric,
+	ADD ATTRIBUTE occlusion_score numeric,
+	ADD ATTRIBUTE ka_occlusion_score numeric,
+	ADD ATTRIBUTE sharpness_score numeric;
+
+COMMENT ON TYPE facecompare.result IS
+'Verdict of one FaceCompare call: the service''s TransactionId, Passed (Y/N as boolean), FaceComparisonScore (0-100), RequestId, and the MerchantBizId sent; with facecompare.raise_on_error off, a failed call instead fills error_sqlstate, error_code (the service''s Code, if it answered) and error_message; with facecompare.face_quality_check on, the five scores of Result.ExtFaceInfo (0-100, NULL when absent)';
+
+-- compare_many's rows gain the same columns: OUT parameters cannot be
+-- added in place.
+DROP FUNCTION facecompare.compare_many(bytea[], bytea[], text[]);
+DROP FUNCTION facecompare.compare_many(text[], text[], text[]);
+
+CREATE FUNCTION facecompare.compare_many(sources bytea[], targets bytea[], merchant_biz_ids text[] DEFAULT NULL,
+	OUT ordinal integer, OUT transaction_id text, OUT passed boolean, OUT score numeric,
+	OUT request_id text, OUT merchant_biz_id text,
+	OUT error_sqlstate text, OUT error_code text, OUT error_message text,
+	OUT face_quality_score numeric, OUT illumination_score numeric, OUT occlusion_score numeric,
+	OUT ka_occlusion_score numeric, OUT sharpness_score numeric)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'facecompare_compare_many_bytea'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 10000 ROWS 100;
+
+CREATE FUNCTION facecompare.compare_many(source_urls text[], target_urls text[], merchant_biz_ids text[] DEFAULT NULL,
+	OUT ordinal integer, OUT transaction_id text, OUT passed boolean, OUT score numeric,
+	OUT request_id text, OUT merchant_biz_id text,
+	OUT error_sqlstate text, OUT error_code text, OUT error_message text,
+	OUT face_quality_score numeric, OUT illumination_score numeric, OUT occlusion_score numeric,
+	OUT ka_occlusion_score numeric, OUT sharpness_score numeric)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'facecompare_compare_many_url'
+LANGUAGE C VOLATILE PARALLEL SAFE COST 10000 ROWS 100;
+
+COMMENT ON FUNCTION facecompare.compare_many(bytea[], bytea[], text[]) IS
+'Compare sources[i] with targets[i] for every i, many requests at once (facecompare.max_concurrency, facecompare.max_qps); one row per pair with its ordinal and its verdict or error.  Holds both arrays whole: for a big table use compare_rows';
+COMMENT ON FUNCTION facecompare.compare_many(text[], text[], text[]) IS
+'Compare the pictures at source_urls[i] and target_urls[i] for every i, many requests at once; one row per pair with its ordinal and its verdict or error';
+
 -- A whole table in bounded memory: the pairs a query returns, read through
 -- a cursor into one batch, at most 2 x max_concurrency held at once.  Runs
 -- the query as the caller (not SECURITY DEFINER), read-only.  PARALLEL
 -- UNSAFE: it opens a cursor, which a parallel worker cannot.  Rows come as
 -- pairs are decided: ORDER BY ordinal for the query's order.
-CREATE FUNCTION facecompare.compare_rows(query text,
+-- face_quality_check NULL: the setting facecompare.face_quality_check.
+CREATE FUNCTION facecompare.compare_rows(query text, face_quality_check boolean DEFAULT NULL,
 	OUT ordinal bigint, OUT key text, OUT transaction_id text, OUT passed boolean, OUT score numeric,
 	OUT request_id text, OUT merchant_biz_id text,
-	OUT error_sqlstate text, OUT error_code text, OUT error_message text)
+	OUT error_sqlstate text, OUT error_code text, OUT error_message text,
+	OUT face_quality_score numeric, OUT illumination_score numeric, OUT occlusion_score numeric,
+	OUT ka_occlusion_score numeric, OUT sharpness_score numeric)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'facecompare_compare_rows'
 LANGUAGE C VOLATILE PARALLEL UNSAFE COST 10000 ROWS 1000;
 
-COMMENT ON FUNCTION facecompare.compare_rows(text) IS
+COMMENT ON FUNCTION facecompare.compare_rows(text, boolean) IS
 'Compare the pairs the query returns as (key, source, target [, merchant_biz_id]) (source, target: bytea or text URLs), many at once, holding at most 2 x facecompare.max_concurrency pairs; one row per input row with its ordinal, its key as text and its verdict or error, in the order they are decided';

@@ -105,6 +105,7 @@ compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 						PG_GETARG_DATUM(1), PG_ARGISNULL(1), false);
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 		pair.merchant_biz_id = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	pair.face_quality_check = fc_face_quality_check;
 	fc_batch_check_pair(&pair);
 	fc_batch_run(&pair, 1);
 	raise_if_wanted(&pair);
@@ -205,6 +206,7 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 		fc_image_from_datum(&p->target, "target", urls, targets[i], target_nulls[i], false);
 		if (ids && !id_nulls[i])
 			p->merchant_biz_id = TextDatumGetCString(ids[i]);
+		p->face_quality_check = fc_face_quality_check;
 		fc_batch_check_pair(p);
 	}
 	fc_batch_run(pairs, n);

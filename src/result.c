@@ -9,6 +9,14 @@
 
 #include "result.h"
 
+/* A score's decimal text as numeric. */
+static Datum
+numeric_datum(const char *text)
+{
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
 void
 fc_result_columns(const FcPair *p, Datum *values, bool *nulls)
 {
@@ -20,12 +28,16 @@ fc_result_columns(const FcPair *p, Datum *values, bool *nulls)
 		texts[RESULT_TRANSACTION_ID] = p->verdict.transaction_id;
 		values[RESULT_PASSED] = BoolGetDatum(p->verdict.passed);
 		nulls[RESULT_PASSED] = false;
-		values[RESULT_SCORE] = DirectFunctionCall3(numeric_in,
-												   CStringGetDatum(p->verdict.score),
-												   ObjectIdGetDatum(InvalidOid),
-												   Int32GetDatum(-1));
+		values[RESULT_SCORE] = numeric_datum(p->verdict.score);
 		nulls[RESULT_SCORE] = false;
 		texts[RESULT_REQUEST_ID] = p->verdict.request_id;
+		/* Only when asked for and answered: NULL otherwise. */
+		for (int i = 0; i < FC_NQUALITY_SCORES; i++)
+			if (p->verdict.quality[i])
+			{
+				values[RESULT_FACE_QUALITY_SCORE + i] = numeric_datum(p->verdict.quality[i]);
+				nulls[RESULT_FACE_QUALITY_SCORE + i] = false;
+			}
 	}
 	else
 	{

@@ -21,8 +21,17 @@ typedef enum FcResultColumn
 	RESULT_ERROR_SQLSTATE,
 	RESULT_ERROR_CODE,
 	RESULT_ERROR_MESSAGE,
+	/* Result.ExtFaceInfo, in FcQualityScore's order (0.4.0) */
+	RESULT_FACE_QUALITY_SCORE,
+	RESULT_ILLUMINATION_SCORE,
+	RESULT_OCCLUSION_SCORE,
+	RESULT_KA_OCCLUSION_SCORE,
+	RESULT_SHARPNESS_SCORE,
 	RESULT_NCOLUMNS
 } FcResultColumn;
+
+StaticAssertDecl(RESULT_SHARPNESS_SCORE - RESULT_FACE_QUALITY_SCORE == FC_SHARPNESS_SCORE - FC_FACE_QUALITY_SCORE,
+				 "the quality columns follow FcQualityScore");
 
 /*
  * The RESULT_NCOLUMNS columns for a decided pair, from values[0] on: its

@@ -72,6 +72,7 @@ typedef struct RowsRun
 	bool		source_is_url;
 	bool		target_is_url;
 	bool		has_id;
+	bool		face_quality_check;
 	int64		nread;
 } RowsRun;
 
@@ -201,6 +202,7 @@ row_pair(RowsRun *run, HeapTuple tuple, TupleDesc desc)
 	rp->context = context;
 	rp->pair.context = context;
 	rp->ordinal = ++run->nread;
+	rp->pair.face_quality_check = run->face_quality_check;
 	value = SPI_getbinval(tuple, desc, QUERY_KEY + 1, &isnull);
 	if (!isnull)
 		rp->key = OidOutputFunctionCall(run->key_output, value);
@@ -342,6 +344,8 @@ facecompare_compare_rows(PG_FUNCTION_ARGS)
 				 errmsg("query must not be NULL")));
 	fc_redact_note_image_call();
 	query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	/* NULL: the setting. */
+	run.face_quality_check = PG_ARGISNULL(1) ? fc_face_quality_check : PG_GETARG_BOOL(1);
 	InitMaterializedSRF(fcinfo, 0);
 	run.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	if (run.rsinfo->setDesc->natts != ROWS_LEADING_COLUMNS + RESULT_NCOLUMNS)

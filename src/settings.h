@@ -28,6 +28,7 @@ extern char *fc_worker_database;	/* "" when no worker runs */
 extern int	fc_worker_max_attempts;
 extern bool fc_keep_images;
 extern int	fc_retention_s;
+extern bool fc_face_quality_check;
 
 /* Define every setting, then reserve the prefix; called once from _PG_init. */
 extern void fc_settings_init(void);
