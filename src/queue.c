@@ -179,7 +179,7 @@ typedef struct QueuedRequest
 	FcError		error;			/* set: record it failed at once */
 } QueuedRequest;
 
-#define INSERT_NARGS 15
+#define INSERT_NARGS 16
 
 /*
  * INSERT the request as the queue's owner, returning its id.  The caller's
@@ -190,11 +190,12 @@ typedef struct QueuedRequest
 static int64
 insert_request(const QueuedRequest *q)
 {
-	static SPIPlanPtr plans[2] = {NULL, NULL};
+	static SPIPlanPtr plans[3] = {NULL, NULL, NULL};
 	SPIPlanPtr *plan;
 	bool		tenant_columns;
+	bool		quality_column;
 	Oid			types[INSERT_NARGS] = {BYTEAOID, TEXTOID, BYTEAOID, TEXTOID, TEXTOID, OIDOID, OIDOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID};
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID};
 	Datum		values[INSERT_NARGS] = {0};
 	char		nulls[INSERT_NARGS];
 	Oid			caller = GetUserId();
@@ -240,6 +241,8 @@ insert_request(const QueuedRequest *q)
 		SET_TEXT(13, fc_error_sqlstate(&q->error));
 	SET_TEXT(14, q->error.message);
 	SET_ARG(15, BoolGetDatum(failed));
+	/* The session's setting goes with the request: the worker asks for it. */
+	SET_ARG(16, BoolGetDatum(fc_face_quality_check));
 #undef SET_TEXT
 #undef SET_ARG
 
@@ -253,20 +256,25 @@ insert_request(const QueuedRequest *q)
 							 GUC_ACTION_SAVE, true, 0, false);
 	/* 0.2.0's table, until ALTER EXTENSION UPDATE: who and where go unsaid. */
 	tenant_columns = get_attnum(queue_relid, "enqueued_by") != InvalidAttrNumber;
-	plan = &plans[tenant_columns];
+	/* 0.3.0's, until updated: no face_quality_check (0.4.0 has both). */
+	quality_column = tenant_columns &&
+		get_attnum(queue_relid, "face_quality_check") != InvalidAttrNumber;
+	plan = &plans[tenant_columns + quality_column];
 	if (*plan == NULL)
 	{
 		char	   *sql = psprintf("INSERT INTO facecompare.request AS r"
 								   " (source_image, source_url, target_image, target_url, merchant_biz_id,"
-								   "  %s upload_table, upload_key_column, upload_key,"
+								   "  %s %s upload_table, upload_key_column, upload_key,"
 								   "  source_column, target_column, error_sqlstate, error_message,"
 								   "  status, finished_at)"
-								   " VALUES ($1, $2, $3, $4, $5, %s $8, $9, $10, $11, $12, $13, $14,"
+								   " VALUES ($1, $2, $3, $4, $5, %s %s $8, $9, $10, $11, $12, $13, $14,"
 								   "  CASE WHEN $15 THEN 'failed' ELSE 'pending' END::facecompare.request_status,"
 								   "  CASE WHEN $15 THEN pg_catalog.now() END)"
 								   " RETURNING r.id",
 								   tenant_columns ? "enqueued_by, upload_relid," : "",
-								   tenant_columns ? "$6, $7," : "");
+								   quality_column ? "face_quality_check," : "",
+								   tenant_columns ? "$6, $7," : "",
+								   quality_column ? "$16," : "");
 		SPIPlanPtr	prepared = SPI_prepare(sql, INSERT_NARGS, types);
 
 		if (prepared == NULL || SPI_keepplan(prepared) != 0)

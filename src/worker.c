@@ -294,6 +294,60 @@ ms_until_next_due(void)
 	return (long) Min(DatumGetInt64(ms), IDLE_POLL_MS);
 }
 
+/* Has the queue 0.4.0's face_quality_check and score columns (updated)? */
+static bool
+has_quality_columns(void)
+{
+	Oid			relid = get_relname_relid("request", get_namespace_oid("facecompare", false));
+
+	return OidIsValid(relid) && get_attnum(relid, "sharpness_score") != InvalidAttrNumber;
+}
+
+/*
+ * Store a verdict's quality scores, when it has them: only a request that
+ * asked (face_quality_check, so a 0.4.0 queue) gets them.
+ */
+static void
+store_quality(const Running *r)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1 + FC_NQUALITY_SCORES] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[1 + FC_NQUALITY_SCORES] = {0};
+	char		nulls[1 + FC_NQUALITY_SCORES];
+	bool		any = false;
+
+	if (!r->pair.ok)
+		return;
+	memset(nulls, 'n', sizeof(nulls));
+	values[0] = Int64GetDatum(r->id);
+	nulls[0] = ' ';
+	for (int i = 0; i < FC_NQUALITY_SCORES; i++)
+		if (r->pair.verdict.quality[i])
+		{
+			values[1 + i] = CStringGetTextDatum(r->pair.verdict.quality[i]);
+			nulls[1 + i] = ' ';
+			any = true;
+		}
+	if (!any)
+		return;
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("UPDATE facecompare.request AS r SET"
+						   " face_quality_score = $2::pg_catalog.numeric,"
+						   " illumination_score = $3::pg_catalog.numeric,"
+						   " occlusion_score = $4::pg_catalog.numeric,"
+						   " ka_occlusion_score = $5::pg_catalog.numeric,"
+						   " sharpness_score = $6::pg_catalog.numeric "
+						   "WHERE r.id OPERATOR(pg_catalog.=) $1",
+						   1 + FC_NQUALITY_SCORES, types);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "facecompare worker: could not prepare the quality update: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "facecompare worker: could not store the quality scores of request " INT64_FORMAT, r->id);
+}
+
 #define OUTCOME_NARGS 13
 
 /* Store a request's outcome: done, failed, or pending again for a later try. */
@@ -365,6 +419,7 @@ store_outcome(const Running *r)
 
 	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "facecompare worker: could not store the outcome of request " INT64_FORMAT, r->id);
+	store_quality(r);
 	/* Gone or no longer running (deleted, reset by hand): nothing to tell. */
 	if (SPI_processed == 1 && strcmp(status, "pending") != 0)
 		notify_finished(r->id);
@@ -414,8 +469,10 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 	Datum		values[2] = {Int32GetDatum(limit), Int32GetDatum(FC_MAX_PICTURE_BYTES)};
 	Running    *claimed[FC_MAX_CONCURRENCY];
 	int			n;
+	bool		quality;
 
-	run_sql("UPDATE facecompare.request AS r SET status = 'running'::facecompare.request_status,"
+	quality = has_quality_columns();
+	run_sql(psprintf("UPDATE facecompare.request AS r SET status = 'running'::facecompare.request_status,"
 			" attempts = r.attempts OPERATOR(pg_catalog.+) 1, started_at = pg_catalog.now() "
 			"WHERE r.id OPERATOR(pg_catalog.=) ANY (SELECT q.id FROM facecompare.request AS q"
 			"  WHERE q.status OPERATOR(pg_catalog.=) 'pending'::facecompare.request_status"
@@ -429,7 +486,8 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 			" pg_catalog.octet_length(r.target_image),"
 			" CASE WHEN pg_catalog.octet_length(r.target_image) OPERATOR(pg_catalog.<=) $2 THEN r.target_image"
 			"  ELSE pg_catalog.substr(r.target_image, 1, 16) END,"
-			" r.target_url",
+			" r.target_url%s",
+			quality ? ", r.face_quality_check" : ""),
 			2, types, values, NULL, SPI_OK_UPDATE_RETURNING);
 	n = (int) SPI_processed;
 	for (int i = 0; i < n; i++)
@@ -455,6 +513,8 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 		r->pair.merchant_biz_id = SPI_getvalue(row, desc, 3);
 		set_claimed_side(&r->pair.source, "source", row, desc, 4);
 		set_claimed_side(&r->pair.target, "target", row, desc, 7);
+		r->pair.face_quality_check = quality &&
+			DatumGetBool(SPI_getbinval(row, desc, 10, &isnull));
 		fc_batch_check_pair(&r->pair);
 		MemoryContextSwitchTo(old);
 		claimed[i] = r;
