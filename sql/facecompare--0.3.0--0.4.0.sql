@@ -75,5 +75,50 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'facecompare_compare_rows'
 LANGUAGE C VOLATILE PARALLEL UNSAFE COST 10000 ROWS 1000;
 
+-- Each call spends the account's money: members of facecompare_user only,
+-- as for every comparison since 0.1.0 (a new function is PUBLIC's by default).
+REVOKE EXECUTE ON FUNCTION facecompare.compare_many(bytea[], bytea[], text[]),
+	facecompare.compare_many(text[], text[], text[]), facecompare.compare_rows(text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION facecompare.compare_many(bytea[], bytea[], text[]),
+	facecompare.compare_many(text[], text[], text[]), facecompare.compare_rows(text, boolean) TO facecompare_user;
+
 COMMENT ON FUNCTION facecompare.compare_rows(text, boolean) IS
 'Compare the pairs the query returns as (key, source, target [, merchant_biz_id]) (source, target: bytea or text URLs), many at once, holding at most 2 x facecompare.max_concurrency pairs; one row per input row with its ordinal, its key as text and its verdict or error, in the order they are decided';
+
+-- The queue: a request asks for the scores as the session that queued it
+-- did (facecompare.face_quality_check at enqueue() or the upload), and its
+-- outcome keeps them.
+ALTER TABLE facecompare.request
+	ADD COLUMN face_quality_check boolean NOT NULL DEFAULT false,
+	ADD COLUMN face_quality_score numeric,
+	ADD COLUMN illumination_score numeric,
+	ADD COLUMN occlusion_score numeric,
+	ADD COLUMN ka_occlusion_score numeric,
+	ADD COLUMN sharpness_score numeric;
+
+COMMENT ON COLUMN facecompare.request.face_quality_check IS
+'Whether the request asks the service for the face-quality scores (FaceQualityCheck=Y): facecompare.face_quality_check of the session that queued it';
+
+-- The views show them too, as their last columns.
+CREATE OR REPLACE VIEW facecompare.request_outcome WITH (security_barrier) AS
+SELECT r.id, r.status, r.merchant_biz_id, r.upload_table, r.upload_key_column, r.upload_key, r.attempts,
+	   r.created_at, r.not_before, r.started_at, r.finished_at,
+	   r.transaction_id, r.passed, r.score, r.request_id,
+	   r.error_sqlstate, r.error_code, r.error_message, r.latency_ms,
+	   r.enqueued_by::regrole AS enqueued_by,
+	   r.face_quality_check, r.face_quality_score, r.illumination_score, r.occlusion_score,
+	   r.ka_occlusion_score, r.sharpness_score
+FROM facecompare.request r
+WHERE pg_catalog.pg_has_role((SELECT a.oid FROM pg_catalog.pg_roles a WHERE a.rolname = 'facecompare_admin'), 'MEMBER')
+   OR pg_catalog.pg_has_role(r.enqueued_by, 'MEMBER')
+   OR pg_catalog.has_table_privilege(r.upload_relid, 'SELECT');
+
+CREATE OR REPLACE VIEW facecompare.finished_request AS
+SELECT id, status, merchant_biz_id, upload_table, upload_key_column, upload_key, attempts,
+	   created_at, finished_at, finished_at - created_at AS time_in_queue,
+	   transaction_id, passed, score, request_id,
+	   error_sqlstate, error_code, error_message, latency_ms, enqueued_by,
+	   face_quality_check, face_quality_score, illumination_score, occlusion_score,
+	   ka_occlusion_score, sharpness_score
+FROM facecompare.request_outcome
+WHERE status IN ('done', 'failed');
