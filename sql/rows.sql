@@ -87,12 +87,23 @@ SELECT count(*) FROM fctest.pairs;
 
 -- The query runs with the caller's rights: a role that may not read the
 -- table may not have compare_rows read it either.
+-- Like every comparison, it is for members of facecompare_user only.
 CREATE ROLE fc_rows_reader;
 GRANT USAGE ON SCHEMA fctest, facecompare TO fc_rows_reader;
 SET ROLE fc_rows_reader;
+SELECT * FROM fctest.outcome($$SELECT * FROM facecompare.compare_rows('SELECT 1, ''\x00''::bytea, ''\x00''::bytea')$$);
+-- (compare_many, made again by the 0.4.0 update, keeps the rule.)
+SELECT * FROM fctest.outcome($$SELECT * FROM facecompare.compare_many(ARRAY[]::bytea[], ARRAY[]::bytea[])$$);
+RESET ROLE;
+GRANT facecompare_user TO fc_rows_reader;
+SET ROLE fc_rows_reader;
 SELECT * FROM fctest.outcome($$SELECT * FROM facecompare.compare_rows('SELECT k, source, target FROM fctest.pairs')$$);
+-- ... every relation of the query, catalogs included, is read with the
+-- caller's rights: nothing runs as the extension's owner.
+SELECT * FROM fctest.outcome($$SELECT * FROM facecompare.compare_rows('SELECT rolname, ''\x00''::bytea, ''\x00''::bytea FROM pg_authid')$$);
 RESET ROLE;
 REVOKE USAGE ON SCHEMA fctest, facecompare FROM fc_rows_reader;
+REVOKE facecompare_user FROM fc_rows_reader;
 DROP ROLE fc_rows_reader;
 
 -- The query cannot call comparisons itself: they would share the
