@@ -9,37 +9,14 @@
 # Prints its figures and whether each target of the throughput work is met.
 # FC_BENCH_PARTS=1 (or 2) runs one part only.
 set -euo pipefail
-. "$(dirname "$0")/../../script/lib.sh"
-cd "$FC_ROOT"
-
-LATENCY_MS=150
-EMULATOR_QPS=${FC_BENCH_EMULATOR_QPS:-50}
-MAX_QPS=${FC_BENCH_MAX_QPS:-40}
-CONCURRENCY=${FC_BENCH_CONCURRENCY:-16}
 PAIRS=${FC_BENCH_PAIRS:-1000}
 ROW_PAIRS=${FC_BENCH_ROW_PAIRS:-100}
 SINGLE_CALLS=${FC_BENCH_SINGLE_CALLS:-60}
 PLPGSQL_CALLS=${FC_BENCH_PLPGSQL_CALLS:-10}
 PARTS=${FC_BENCH_PARTS:-12}
+. "$(dirname "$0")/common.sh"
+bench_setup
 
-trap fc_cleanup EXIT
-fc_workdir
-fc_build_and_install >/dev/null
-/usr/bin/python3 test/bench/make-big-pair.py "$FC_WORK/fixtures" >/dev/null
-chmod a+r "$FC_WORK"/fixtures/big-*.jpg "$FC_WORK"/fixtures/half-*.jpg
-
-fc_start_emulator bench --latency-ms "$LATENCY_MS" --qps "$EMULATOR_QPS"
-endpoint="http://127.0.0.1:$EMULATOR_PORT"
-emulator_log=$EMULATOR_LOG
-fc_start_cluster bench "$(fc_free_port)" \
-	"facecompare.endpoint = '$endpoint'" \
-	"facecompare.access_key_id = '$FC_KEY_ID'" \
-	"facecompare.access_key_secret = '$FC_KEY_SECRET'" \
-	"facecompare.max_concurrency = $CONCURRENCY" \
-	"max_connections = 20"
-
-q() { psql -X -q -At -d postgres -v ON_ERROR_STOP=1 "$@"; }
-now() { date +%s.%N; }
 throttled() { grep "MerchantBizId=$1" "$emulator_log" | grep -c "Throttling.Api" || true; }
 
 q <<SQL
@@ -179,9 +156,8 @@ fi
 
 if [[ $PARTS == *2* ]]; then
 # 2. Many pairs, with the account limit set below what the emulator allows.
-q -c "ALTER SYSTEM SET facecompare.max_qps = $MAX_QPS" -c "SELECT pg_reload_conf()" >/dev/null
-sleep 0.5
-ideal=$(echo "r = $CONCURRENCY * 1000 / $LATENCY_MS; if ($MAX_QPS < r) $MAX_QPS else r" | bc -l)
+bench_max_qps "$MAX_QPS"
+ideal=$(bench_ideal)
 
 t0=$(now)
 q -c "SELECT count(*) FROM pairs, LATERAL facecompare.compare(pairs.a, pairs.b, 'row' || i) AS r
@@ -217,8 +193,7 @@ four_rate=$(echo "$PAIRS / ($t1 - $t0)" | bc -l)
 four_throttled=$(throttled four)
 
 # Control: the same four sessions with no limit set.
-q -c "ALTER SYSTEM SET facecompare.max_qps = 0" -c "SELECT pg_reload_conf()" >/dev/null
-sleep 0.5
+bench_max_qps 0
 t0=$(now)
 sessions nolimit
 t1=$(now)
