@@ -117,6 +117,14 @@ SELECT * FROM fctest.outcome($$SELECT * FROM facecompare.compare_rows(
 			fctest.img(''person-a.jpg''), fctest.img(''person-a.jpg'') FROM generate_series(1, 4) AS i')$$);
 RESET facecompare.max_concurrency;
 
+-- An error in the query while pairs are in flight ends the call with it;
+-- the next call starts clean.
+SELECT count(*) FROM facecompare.compare_rows($$
+	SELECT i, fctest.img('person-a.jpg'), CASE WHEN i = 20 THEN (1 / (i - 20))::text::bytea ELSE fctest.img('person-a.jpg') END
+	FROM generate_series(1, 30) AS i$$);
+SELECT count(*) FILTER (WHERE passed) AS passed
+FROM facecompare.compare_rows($$SELECT i, fctest.img('person-a.jpg'), fctest.img('person-a.jpg') FROM generate_series(1, 3) AS i$$);
+
 -- More rows than the window (2 x max_concurrency): every row is decided
 -- once, with its own id.
 SET facecompare.max_concurrency = 2;
