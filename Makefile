@@ -23,6 +23,8 @@ OBJS = \
 	src/redact.o \
 	src/request.o \
 	src/response.o \
+	src/result.o \
+	src/rows.o \
 	src/settings.o \
 	src/sharedstate.o \
 	src/sign.o \
@@ -30,7 +32,7 @@ OBJS = \
 	src/worker.o
 
 # Regression tests need the scratch cluster and emulator that script/test starts.
-REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue photo
+REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue photo rows quality
 REGRESS_OPTS = --load-extension=facecompare
 
 # The version is written once, in the control file; the User-Agent says it too.

@@ -124,7 +124,8 @@ SELECT m1 = 'MemoSiteOne' AS one, m2 = 'MemoSiteTwo' AS two, t1 <> t2 AS differe
 	   r1 <> r2 AS different_requests
 FROM (SELECT (facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), 'MemoSiteOne')).*,
 			 (facecompare.compare(fctest.img('person-a.jpg'), fctest.img('person-a.jpg'), 'MemoSiteTwo')).*)
-	 AS s(t1, p1, sc1, r1, m1, es1, ec1, em1, t2, p2, sc2, r2, m2, es2, ec2, em2);
+	 AS s(t1, p1, sc1, r1, m1, es1, ec1, em1, fq1, il1, oc1, ka1, sh1,
+		  t2, p2, sc2, r2, m2, es2, ec2, em2, fq2, il2, oc2, ka2, sh2);
 SELECT fctest.requests_logged('MemoSiteOne') AS one, fctest.requests_logged('MemoSiteTwo') AS two;
 
 -- "(compare(...)).*" over three rows is still three calls, one per row,

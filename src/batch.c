@@ -40,6 +40,7 @@
 #include "http.h"
 #include "photo_pg.h"
 #include "ratelimit.h"
+#include "rows.h"
 #include "settings.h"
 
 /* A growable list of pairs. */
@@ -162,8 +163,10 @@ load_settings(FcBatch *b, FcError *error)
 FcBatch *
 fc_batch_create(FcError *error)
 {
-	FcBatch    *b = palloc0(sizeof(FcBatch));
+	FcBatch    *b;
 
+	fc_rows_check_not_reading();
+	b = palloc0(sizeof(FcBatch));
 	b->context = CurrentMemoryContext;
 	if (!load_settings(b, error))
 	{
@@ -302,7 +305,7 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 	/* Like every retry, a new request: fresh date, nonce and signature. */
 	p->request = palloc(sizeof(FcHttpRequest));
 	fc_build_request(p->request, b->base_url, &b->creds, p->merchant_biz_id,
-					 &p->source, &p->target);
+					 &p->source, &p->target, p->face_quality_check);
 	p->request->timeout_ms = ms_until(now, p->deadline);
 	if (!fc_http_start(p->request, p))
 		elog(ERROR, "no libcurl handle is free for a batch request");
@@ -333,6 +336,8 @@ finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, in
 			p->verdict.request_id = copy_or_null(answer.request_id);
 			p->verdict.transaction_id = copy_or_null(answer.transaction_id);
 			p->verdict.score = copy_or_null(answer.score);
+			for (int i = 0; i < FC_NQUALITY_SCORES; i++)
+				p->verdict.quality[i] = copy_or_null(answer.quality[i]);
 			p->verdict.code = p->verdict.message = NULL;
 			p->ok = true;
 			MemoryContextSwitchTo(old);

@@ -17,6 +17,7 @@ typedef struct FcPair
 	FcImageArg	source;
 	FcImageArg	target;
 	char	   *merchant_biz_id;	/* given or generated */
+	bool		face_quality_check; /* ask for the quality scores */
 	bool		invalid;		/* failed a local check: error already set */
 
 	/* progress */

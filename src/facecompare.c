@@ -19,25 +19,12 @@
 #include "queue.h"
 #include "redact.h"
 #include "request.h"
+#include "result.h"
 #include "settings.h"
 #include "sharedstate.h"
 #include "worker.h"
 
 FC_MODULE_MAGIC;
-
-/* Columns of facecompare.result, in order. */
-typedef enum ResultColumn
-{
-	RESULT_TRANSACTION_ID,
-	RESULT_PASSED,
-	RESULT_SCORE,
-	RESULT_REQUEST_ID,
-	RESULT_MERCHANT_BIZ_ID,
-	RESULT_ERROR_SQLSTATE,
-	RESULT_ERROR_CODE,
-	RESULT_ERROR_MESSAGE,
-	RESULT_NCOLUMNS
-} ResultColumn;
 
 void		_PG_init(void);
 
@@ -51,43 +38,6 @@ _PG_init(void)
 	fc_memo_init();
 	fc_redact_init();
 	fc_warn_if_secrets_exposed();
-}
-
-/*
- * The eight columns of facecompare.result for a decided pair, from values[0]
- * on: its verdict, or its error.  compare() and compare_many() rows both.
- */
-static void
-result_columns(const FcPair *p, Datum *values, bool *nulls)
-{
-	const char *texts[RESULT_NCOLUMNS] = {0};
-
-	memset(nulls, true, sizeof(bool) * RESULT_NCOLUMNS);
-	if (p->ok)
-	{
-		texts[RESULT_TRANSACTION_ID] = p->verdict.transaction_id;
-		values[RESULT_PASSED] = BoolGetDatum(p->verdict.passed);
-		nulls[RESULT_PASSED] = false;
-		values[RESULT_SCORE] = DirectFunctionCall3(numeric_in,
-												   CStringGetDatum(p->verdict.score),
-												   ObjectIdGetDatum(InvalidOid),
-												   Int32GetDatum(-1));
-		nulls[RESULT_SCORE] = false;
-		texts[RESULT_REQUEST_ID] = p->verdict.request_id;
-	}
-	else
-	{
-		texts[RESULT_ERROR_SQLSTATE] = fc_error_sqlstate(&p->error);
-		texts[RESULT_ERROR_CODE] = p->error.code;
-		texts[RESULT_ERROR_MESSAGE] = p->error.message;
-	}
-	texts[RESULT_MERCHANT_BIZ_ID] = p->merchant_biz_id;
-	for (int i = 0; i < RESULT_NCOLUMNS; i++)
-		if (texts[i])
-		{
-			values[i] = CStringGetTextDatum(texts[i]);
-			nulls[i] = false;
-		}
 }
 
 /*
@@ -155,11 +105,12 @@ compare_images(FunctionCallInfo fcinfo, bool source_is_url, bool target_is_url)
 						PG_GETARG_DATUM(1), PG_ARGISNULL(1), false);
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 		pair.merchant_biz_id = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	pair.face_quality_check = fc_face_quality_check;
 	fc_batch_check_pair(&pair);
 	fc_batch_run(&pair, 1);
 	raise_if_wanted(&pair);
 
-	result_columns(&pair, values, nulls);
+	fc_result_columns(&pair, values, nulls);
 	result = heap_form_tuple(tupdesc, values, nulls)->t_data;
 	/* A failed call is remembered too: (compare(...)).* must not retry it. */
 	fc_memo_store(fcinfo, &identity, result);
@@ -255,6 +206,7 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 		fc_image_from_datum(&p->target, "target", urls, targets[i], target_nulls[i], false);
 		if (ids && !id_nulls[i])
 			p->merchant_biz_id = TextDatumGetCString(ids[i]);
+		p->face_quality_check = fc_face_quality_check;
 		fc_batch_check_pair(p);
 	}
 	fc_batch_run(pairs, n);
@@ -267,7 +219,7 @@ compare_many(FunctionCallInfo fcinfo, bool urls)
 
 		values[0] = Int32GetDatum(i + 1);
 		nulls[0] = false;
-		result_columns(&pairs[i], values + 1, nulls + 1);
+		fc_result_columns(&pairs[i], values + 1, nulls + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

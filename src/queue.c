@@ -180,7 +180,7 @@ typedef struct QueuedRequest
 	FcError		error;			/* set: record it failed at once */
 } QueuedRequest;
 
-#define INSERT_NARGS 16
+#define INSERT_NARGS 17
 
 /*
  * INSERT the request as the queue's owner, returning its id.  The caller's
@@ -194,9 +194,9 @@ insert_request(const QueuedRequest *q)
 	static SPIPlanPtr plans[3] = {NULL, NULL, NULL};
 	SPIPlanPtr *plan;
 	bool		tenant_columns;
-	bool		mode_column;
+	bool		v040_columns;
 	Oid			types[INSERT_NARGS] = {BYTEAOID, TEXTOID, BYTEAOID, TEXTOID, TEXTOID, OIDOID, OIDOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID};
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, BOOLOID};
 	Datum		values[INSERT_NARGS] = {0};
 	char		nulls[INSERT_NARGS];
 	Oid			caller = GetUserId();
@@ -245,6 +245,8 @@ insert_request(const QueuedRequest *q)
 	/* The worker prepares the pictures as the caller's setting says now. */
 	SET_TEXT(16, fc_prepare_images == FC_PREPARE_OFF ? "off" :
 			 fc_prepare_images == FC_PREPARE_ALWAYS ? "always" : "when_needed");
+	/* The session's setting goes with the request: the worker asks for it. */
+	SET_ARG(17, BoolGetDatum(fc_face_quality_check));
 #undef SET_TEXT
 #undef SET_ARG
 
@@ -258,9 +260,13 @@ insert_request(const QueuedRequest *q)
 							 GUC_ACTION_SAVE, true, 0, false);
 	/* 0.2.0's table, until ALTER EXTENSION UPDATE: who and where go unsaid. */
 	tenant_columns = get_attnum(queue_relid, "enqueued_by") != InvalidAttrNumber;
-	/* 0.3.0's table, until updated: no mode is kept, the worker's is off. */
-	mode_column = get_attnum(queue_relid, "prepare_images") != InvalidAttrNumber;
-	plan = &plans[tenant_columns + (tenant_columns && mode_column)];
+	/*
+	 * 0.3.0's table, until updated: no preparation mode (the worker's is off)
+	 * and no face_quality_check; the 0.4.0 update adds both.
+	 */
+	v040_columns = tenant_columns &&
+		get_attnum(queue_relid, "prepare_images") != InvalidAttrNumber;
+	plan = &plans[tenant_columns + v040_columns];
 	if (*plan == NULL)
 	{
 		char	   *sql = psprintf("INSERT INTO facecompare.request AS r"
@@ -273,9 +279,9 @@ insert_request(const QueuedRequest *q)
 								   "  CASE WHEN $15 THEN pg_catalog.now() END)"
 								   " RETURNING r.id",
 								   tenant_columns ? "enqueued_by, upload_relid," : "",
-								   tenant_columns && mode_column ? "prepare_images," : "",
+								   v040_columns ? "prepare_images, face_quality_check," : "",
 								   tenant_columns ? "$6, $7," : "",
-								   tenant_columns && mode_column ? "$16," : "");
+								   v040_columns ? "$16, $17," : "");
 		SPIPlanPtr	prepared = SPI_prepare(sql, INSERT_NARGS, types);
 
 		if (prepared == NULL || SPI_keepplan(prepared) != 0)

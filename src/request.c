@@ -282,9 +282,10 @@ url_authority(const char *base_url)
 void
 fc_build_request(FcHttpRequest *req, const char *base_url,
 				 const FcCredentials *creds, const char *merchant_biz_id,
-				 const FcImageArg *source, const FcImageArg *target)
+				 const FcImageArg *source, const FcImageArg *target,
+				 bool face_quality_check)
 {
-	FcParam		query[3];
+	FcParam		query[4];
 	int			nquery = 0;
 	FcParam		signed_headers[10];
 	int			nsigned = 0;
@@ -300,8 +301,11 @@ fc_build_request(FcHttpRequest *req, const char *base_url,
 	time_t		now = time(NULL);
 	int			n = 0;
 
-	/* Query: the id and the URLs.  Body: the pictures as base64. */
+	/* Query: the id, the URLs and the flags.  Body: the pictures as base64. */
 	query[nquery++] = (FcParam) {"MerchantBizId", merchant_biz_id};
+	/* Left out when off, as the SDK leaves out an unset parameter. */
+	if (face_quality_check)
+		query[nquery++] = (FcParam) {"FaceQualityCheck", "Y"};
 	if (source->is_url)
 		query[nquery++] = (FcParam) {"SourceFacePictureUrl", source->url};
 	if (target->is_url)

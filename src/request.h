@@ -72,10 +72,14 @@ extern void fc_image_from_datum(FcImageArg *image, const char *side, bool is_url
 /* A fresh 32-character id from a strong random source. */
 extern char *fc_new_merchant_biz_id(void);
 
-/* Build the signed V3 request for one comparison. */
+/*
+ * Build the signed V3 request for one comparison; face_quality_check asks
+ * for Result.ExtFaceInfo (FaceQualityCheck=Y in the query, as the SDK sends).
+ */
 extern void fc_build_request(FcHttpRequest *req, const char *base_url,
 							 const FcCredentials *creds,
 							 const char *merchant_biz_id,
-							 const FcImageArg *source, const FcImageArg *target);
+							 const FcImageArg *source, const FcImageArg *target,
+							 bool face_quality_check);
 
 #endif							/* REQUEST_H */

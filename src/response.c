@@ -44,12 +44,20 @@ set_malformed(FcResponse *out, const char *problem)
 	out->problem = problem;
 }
 
+const char *const fc_quality_score_names[FC_NQUALITY_SCORES] = {
+	[FC_FACE_QUALITY_SCORE] = "FaceQualityScore",
+	[FC_ILLUMINATION_SCORE] = "IlluminationScore",
+	[FC_OCCLUSION_SCORE] = "OcclusionScore",
+	[FC_KA_OCCLUSION_SCORE] = "KaOcclusionScore",
+	[FC_SHARPNESS_SCORE] = "SharpnessScore",
+};
+
 /*
- * Ensure the score is a finite decimal in 0..100 and store its text.  The API
- * page documents a string, the official SDK models a number: take both.
+ * Ensure a score is a finite decimal in 0..100 and store its text in *out.
+ * The API page documents strings, the official SDK models numbers: take both.
  */
 static bool
-take_score(const cJSON *item, FcResponse *out)
+take_score(const cJSON *item, char **out)
 {
 	char		text[64];
 	double		value;
@@ -86,8 +94,34 @@ take_score(const cJSON *item, FcResponse *out)
 
 	if (!isfinite(value) || value < 0.0 || value > 100.0)
 		return false;
-	out->score = copy_string(text);
+	*out = copy_string(text);
 	return true;
+}
+
+/*
+ * Read the optional Result.ExtFaceInfo: absent (or null), no scores; present,
+ * an object whose scores, each optional, are scores like the comparison's.
+ * A problem (static text) when it is not, else NULL.
+ */
+static const char *
+take_quality(const cJSON *result, FcResponse *out)
+{
+	const cJSON *info = cJSON_GetObjectItemCaseSensitive(result, "ExtFaceInfo");
+
+	if (info == NULL || cJSON_IsNull(info))
+		return NULL;
+	if (!cJSON_IsObject(info))
+		return "Result.ExtFaceInfo is not an object";
+	for (int i = 0; i < FC_NQUALITY_SCORES; i++)
+	{
+		const cJSON *item = cJSON_GetObjectItemCaseSensitive(info, fc_quality_score_names[i]);
+
+		if (item == NULL || cJSON_IsNull(item))
+			continue;
+		if (!take_score(item, &out->quality[i]))
+			return "a score of Result.ExtFaceInfo is not a number from 0 to 100";
+	}
+	return NULL;
 }
 
 /* Read Result of a success answer into a verdict, or mark it malformed. */
@@ -97,6 +131,7 @@ take_verdict(const cJSON *root, FcResponse *out)
 	const cJSON *result = cJSON_GetObjectItemCaseSensitive(root, "Result");
 	const char *transaction_id;
 	const char *passed;
+	const char *problem;
 
 	if (!cJSON_IsObject(result))
 	{
@@ -115,9 +150,14 @@ take_verdict(const cJSON *root, FcResponse *out)
 		set_malformed(out, "Result.Passed is not \"Y\" or \"N\"");
 		return;
 	}
-	if (!take_score(cJSON_GetObjectItemCaseSensitive(result, "FaceComparisonScore"), out))
+	if (!take_score(cJSON_GetObjectItemCaseSensitive(result, "FaceComparisonScore"), &out->score))
 	{
 		set_malformed(out, "Result.FaceComparisonScore is missing or not a number from 0 to 100");
+		return;
+	}
+	if ((problem = take_quality(result, out)) != NULL)
+	{
+		set_malformed(out, problem);
 		return;
 	}
 	if (out->request_id == NULL)

@@ -16,6 +16,23 @@ typedef enum FcResponseKind
 	FC_RESPONSE_MALFORMED		/* neither: the answer cannot be trusted */
 } FcResponseKind;
 
+/*
+ * The scores of Result.ExtFaceInfo, which the service adds when the request
+ * asks for FaceQualityCheck=Y, in the order of facecompare.result's columns.
+ */
+typedef enum FcQualityScore
+{
+	FC_FACE_QUALITY_SCORE,
+	FC_ILLUMINATION_SCORE,
+	FC_OCCLUSION_SCORE,
+	FC_KA_OCCLUSION_SCORE,
+	FC_SHARPNESS_SCORE,
+	FC_NQUALITY_SCORES
+} FcQualityScore;
+
+/* Their names in the answer: "FaceQualityScore", ... */
+extern const char *const fc_quality_score_names[FC_NQUALITY_SCORES];
+
 typedef struct FcResponse
 {
 	FcResponseKind kind;
@@ -26,6 +43,8 @@ typedef struct FcResponse
 	char	   *transaction_id; /* verdicts only */
 	bool		passed;			/* verdicts only */
 	char	   *score;			/* verdicts only: decimal text, 0..100 */
+	char	   *quality[FC_NQUALITY_SCORES];	/* verdicts: decimal text, 0..100;
+												 * NULL when absent */
 	const char *problem;		/* malformed only: what is wrong (static) */
 } FcResponse;
 

@@ -60,6 +60,7 @@ char	   *fc_worker_database = "";
 int			fc_worker_max_attempts = 5;
 bool		fc_keep_images = false;
 int			fc_retention_s = 0;
+bool		fc_face_quality_check = false;
 
 /* Photo preparation (issue 13): what is done to a picture before the call. */
 static const struct config_enum_entry prepare_images_options[] = {
@@ -288,6 +289,14 @@ fc_settings_init(void)
 								   &fc_worker_database, "",
 								   PGC_POSTMASTER, 0,
 								   NULL, NULL, NULL);
+
+	/* The FaceQualityCheck request parameter (0.4.0). */
+	DefineCustomBoolVariable("facecompare.face_quality_check",
+							 "Ask the service to score each comparison's face quality (FaceQualityCheck=Y).",
+							 "The answer's Result.ExtFaceInfo fills face_quality_score, illumination_score, occlusion_score, ka_occlusion_score and sharpness_score; off, they are NULL.  compare_rows() takes it as an argument too; the queue records it at enqueue().",
+							 &fc_face_quality_check, false,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 
 	/*
 	 * Last: reserving the prefix drops every placeholder not defined by now,

@@ -31,6 +31,7 @@ extern int	fc_retention_s;
 extern int	fc_prepare_images;	/* FcPrepareMode (photo.h) */
 extern int	fc_max_image_pixels;
 extern int	fc_max_image_bytes;
+extern bool fc_face_quality_check;
 
 /* Define every setting, then reserve the prefix; called once from _PG_init. */
 extern void fc_settings_init(void);

@@ -295,6 +295,63 @@ ms_until_next_due(void)
 	return (long) Min(DatumGetInt64(ms), IDLE_POLL_MS);
 }
 
+/*
+ * Has the queue 0.4.0's columns (prepare_images, face_quality_check, the
+ * quality scores), or is it an older one until ALTER EXTENSION UPDATE?
+ */
+static bool
+queue_has_040_columns(void)
+{
+	Oid			relid = get_relname_relid("request", get_namespace_oid("facecompare", false));
+
+	return OidIsValid(relid) && get_attnum(relid, "prepare_images") != InvalidAttrNumber;
+}
+
+/*
+ * Store a verdict's quality scores, when it has them: only a request that
+ * asked (face_quality_check, so a 0.4.0 queue) gets them.
+ */
+static void
+store_quality(const Running *r)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1 + FC_NQUALITY_SCORES] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[1 + FC_NQUALITY_SCORES] = {0};
+	char		nulls[1 + FC_NQUALITY_SCORES];
+	bool		any = false;
+
+	if (!r->pair.ok)
+		return;
+	memset(nulls, 'n', sizeof(nulls));
+	values[0] = Int64GetDatum(r->id);
+	nulls[0] = ' ';
+	for (int i = 0; i < FC_NQUALITY_SCORES; i++)
+		if (r->pair.verdict.quality[i])
+		{
+			values[1 + i] = CStringGetTextDatum(r->pair.verdict.quality[i]);
+			nulls[1 + i] = ' ';
+			any = true;
+		}
+	if (!any)
+		return;
+	if (plan == NULL)
+	{
+		plan = SPI_prepare("UPDATE facecompare.request AS r SET"
+						   " face_quality_score = $2::pg_catalog.numeric,"
+						   " illumination_score = $3::pg_catalog.numeric,"
+						   " occlusion_score = $4::pg_catalog.numeric,"
+						   " ka_occlusion_score = $5::pg_catalog.numeric,"
+						   " sharpness_score = $6::pg_catalog.numeric "
+						   "WHERE r.id OPERATOR(pg_catalog.=) $1",
+						   1 + FC_NQUALITY_SCORES, types);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "facecompare worker: could not prepare the quality update: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "facecompare worker: could not store the quality scores of request " INT64_FORMAT, r->id);
+}
+
 #define OUTCOME_NARGS 13
 
 /* Store a request's outcome: done, failed, or pending again for a later try. */
@@ -366,6 +423,7 @@ store_outcome(const Running *r)
 
 	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "facecompare worker: could not store the outcome of request " INT64_FORMAT, r->id);
+	store_quality(r);
 	/* Gone or no longer running (deleted, reset by hand): nothing to tell. */
 	if (SPI_processed == 1 && strcmp(status, "pending") != 0)
 		notify_finished(r->id);
@@ -402,15 +460,6 @@ set_claimed_side(FcImageArg *side, const char *name, HeapTuple row, TupleDesc de
 	}
 	else
 		fc_image_from_datum(side, name, true, url, url_null, false);
-}
-
-/* The 0.4.0 queue keeps each request's facecompare.prepare_images. */
-static bool
-queue_has_prepare_column(void)
-{
-	Oid			relid = get_relname_relid("request", get_namespace_oid("facecompare", false));
-
-	return get_attnum(relid, "prepare_images") != InvalidAttrNumber;
 }
 
 /* The mode its caller had; NULL (queued before 0.4.0): off, as then. */
@@ -479,7 +528,7 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 	Running    *claimed[FC_MAX_CONCURRENCY];
 	int			n;
 	SPITupleTable *rows;
-	bool		mode_column = queue_has_prepare_column();
+	bool		v040_columns = queue_has_040_columns();
 	char	   *sql;
 
 	/*
@@ -503,7 +552,8 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 			" CASE WHEN pg_catalog.octet_length(r.target_image) OPERATOR(pg_catalog.<=) $2 THEN r.target_image"
 			"  ELSE pg_catalog.substr(r.target_image, 1, 16) END,"
 			" r.target_url, %s",
-			mode_column ? "r.prepare_images" : "NULL::pg_catalog.text");
+			v040_columns ? "r.prepare_images, r.face_quality_check"
+			: "NULL::pg_catalog.text, false");
 	run_sql(sql, 2, types, values, NULL, SPI_OK_UPDATE_RETURNING);
 	pfree(sql);
 	n = (int) SPI_processed;
@@ -532,6 +582,7 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 		set_claimed_side(&r->pair.source, "source", row, desc, 4);
 		set_claimed_side(&r->pair.target, "target", row, desc, 7);
 		set_claimed_mode(&r->pair, SPI_getvalue(row, desc, 10));
+		r->pair.face_quality_check = DatumGetBool(SPI_getbinval(row, desc, 11, &isnull));
 		read_claimed_whole(r->id, &r->pair.source, "source_image");
 		read_claimed_whole(r->id, &r->pair.target, "target_image");
 		/* The checks, then each picture prepared as its caller asked. */

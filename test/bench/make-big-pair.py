@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Write the JPEG pairs of test/bench/throughput.sh in the given folder, each
 the same noisy scene at two qualities: big-a.jpg and big-b.jpg, about 500 kB
-each, and half-a.jpg and half-b.jpg, about 250 kB each (500 kB together)."""
+each, half-a.jpg and half-b.jpg, about 250 kB each (500 kB together), and
+row-a.jpg and row-b.jpg, about 100 kB each (test/bench/rows.sh)."""
 import os
 import random
 import sys
@@ -18,6 +19,7 @@ for y in range(960):
         px[x, y] = tuple(min(255, max(0, c + rnd.randrange(-70, 70))) for c in base)
 draw = ImageDraw.Draw(img)
 draw.ellipse([220, 200, 500, 560], fill=(224, 180, 150))
-for quality, name in ((93, "big-a.jpg"), (92, "big-b.jpg"), (76, "half-a.jpg"), (74, "half-b.jpg")):
+for quality, name in ((93, "big-a.jpg"), (92, "big-b.jpg"), (76, "half-a.jpg"), (74, "half-b.jpg"),
+                      (30, "row-a.jpg"), (29, "row-b.jpg")):
     img.save(os.path.join(out, name), quality=quality)
     print(name, os.path.getsize(os.path.join(out, name)), "bytes")

@@ -26,7 +26,7 @@ trap fc_cleanup EXIT
 fc_workdir
 fc_build_and_install >/dev/null
 /usr/bin/python3 test/bench/make-big-pair.py "$FC_WORK/fixtures" >/dev/null
-chmod a+r "$FC_WORK"/fixtures/big-*.jpg "$FC_WORK"/fixtures/half-*.jpg
+chmod a+r "$FC_WORK"/fixtures/*.jpg
 
 bench_start "$LATENCY_MS" "$EMULATOR_QPS" "$CONCURRENCY"
 

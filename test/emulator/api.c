@@ -219,7 +219,7 @@ is_gateway_code(const char *code)
 typedef struct Side
 {
 	const char *name;			/* "Source" or "Target" */
-	char		field[32];		/* XFacePicture: base64 in the body */
+	char		field[32];		/* XFacePicture: base64 in the body, or the query */
 	char		url_field[32];	/* XFacePictureUrl: in the query */
 	char	   *b64;			/* decoded form value, malloc'd, or NULL */
 	const char *url;			/* NULL when absent or empty */
@@ -237,6 +237,9 @@ check_side(const Request *req, const char *name, Side *side, Answer *answer)
 	snprintf(side->field, sizeof(side->field), "%sFacePicture", name);
 	snprintf(side->url_field, sizeof(side->url_field), "%sFacePictureUrl", name);
 	side->b64 = form_field(req, side->field);
+	/* Older SDKs sent the base64 in the query string: the service takes both. */
+	if (side->b64 == NULL && query_arg(req, side->field) != NULL)
+		side->b64 = strdup(query_arg(req, side->field));
 	side->url = query_arg(req, side->url_field);
 	if (side->url && side->url[0] == '\0')
 		side->url = NULL;
@@ -343,13 +346,15 @@ sign_side(const char *side, const unsigned char *data, size_t len, Signature *si
 /*
  * The verdict on two usable pictures; or, for a fraction --fail-rate of
  * them, InternalError (only calls that would otherwise succeed fail so).
+ * With FaceQualityCheck=Y, the source picture's quality scores too.
  */
 static void
-answer_verdict_for(const char *id, const char *quality_check, const Signature *source,
-				   const Signature *target, Answer *answer)
+answer_verdict_for(const char *id, const char *quality_check, const Side *source_side,
+				   const Signature *source, const Signature *target, Answer *answer)
 {
 	double		score;
-	double		quality;
+	QualityScores quality;
+	bool		with_quality = quality_check && strcmp(quality_check, "Y") == 0;
 
 	if (config.fail_rate > 0 && random_unit() < config.fail_rate)
 	{
@@ -358,11 +363,11 @@ answer_verdict_for(const char *id, const char *quality_check, const Signature *s
 		return;
 	}
 	score = score_from_similarity(compare_signatures(source, target));
-	/* Quality follows the source's contrast: flat pictures score low. */
-	quality = source->contrast > 40 ? 95.0 : 40 + source->contrast * 1.375;
+	if (with_quality && !quality_scores(source_side->data, source_side->len, &quality))
+		with_quality = false;
 	answer_verdict(answer, score, strncmp(id, "EMUScoreString", 14) == 0,
 				   strncmp(id, "EMUCodeTwoHundred", 17) == 0 ? "200" : "Success",
-				   quality_check && strcmp(quality_check, "Y") == 0, quality);
+				   with_quality ? &quality : NULL);
 }
 
 static bool
@@ -449,7 +454,7 @@ handle_face_compare(Request *req, const AccessKey *key, Answer *answer)
 		{
 			if (sign_side("target", target.data, target.len, &target_sig, answer))
 			{
-				answer_verdict_for(id, quality_check, &source_sig, &target_sig, answer);
+				answer_verdict_for(id, quality_check, &source, &source_sig, &target_sig, answer);
 				signature_free(&target_sig);
 			}
 			signature_free(&source_sig);

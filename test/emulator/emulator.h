@@ -85,11 +85,23 @@ typedef struct Request
 	const char *merchant_biz_id;	/* for the log; may be NULL */
 } Request;
 
-/* respond.c: JSON answers */
+/* quality.c: Result.ExtFaceInfo's scores of a picture, 0..100 */
+typedef struct QualityScores
+{
+	double		face_quality;
+	double		illumination;
+	double		occlusion;
+	double		ka_occlusion;
+	double		sharpness;
+} QualityScores;
+
+extern bool quality_scores(const unsigned char *data, size_t len, QualityScores *out);
+
+/* respond.c: JSON answers; quality NULL: no ExtFaceInfo */
 extern void answer_error(Answer *answer, const char *code, const char *message);
 extern void answer_gateway_error(Answer *answer, const char *code, const char *message);
 extern void answer_verdict(Answer *answer, double score, bool score_as_string,
-						   const char *success_code, bool with_face_info, double quality);
+						   const char *success_code, const QualityScores *quality);
 extern void random_hex(char *out, size_t nbytes);
 
 /* auth.c: the gateway's checks; true when the request may go on */

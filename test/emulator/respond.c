@@ -117,7 +117,7 @@ answer_gateway_error(Answer *answer, const char *code, const char *message)
 
 void
 answer_verdict(Answer *answer, double score, bool score_as_string,
-			   const char *success_code, bool with_face_info, double quality)
+			   const char *success_code, const QualityScores *quality)
 {
 	cJSON	   *root = cJSON_CreateObject();
 	cJSON	   *result = cJSON_CreateObject();
@@ -139,14 +139,15 @@ answer_verdict(Answer *answer, double score, bool score_as_string,
 	}
 	else
 		cJSON_AddNumberToObject(result, "FaceComparisonScore", score);
-	if (with_face_info)
+	if (quality)
 	{
 		cJSON	   *info = cJSON_CreateObject();
 
-		cJSON_AddNumberToObject(info, "FaceQualityScore", quality);
-		cJSON_AddNumberToObject(info, "IlluminationScore", quality);
-		cJSON_AddNumberToObject(info, "OcclusionScore", 100.0);
-		cJSON_AddNumberToObject(info, "SharpnessScore", quality);
+		cJSON_AddNumberToObject(info, "FaceQualityScore", quality->face_quality);
+		cJSON_AddNumberToObject(info, "IlluminationScore", quality->illumination);
+		cJSON_AddNumberToObject(info, "OcclusionScore", quality->occlusion);
+		cJSON_AddNumberToObject(info, "KaOcclusionScore", quality->ka_occlusion);
+		cJSON_AddNumberToObject(info, "SharpnessScore", quality->sharpness);
 		cJSON_AddItemToObject(result, "ExtFaceInfo", info);
 	}
 	cJSON_AddItemToObject(root, "Result", result);

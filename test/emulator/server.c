@@ -23,6 +23,11 @@
 
 /* Far above the service's 1 MB pictures: beyond it the body is not kept. */
 #define MAX_BODY (4 * 1024 * 1024)
+/*
+ * Per-connection memory for the request line and headers: two 1 MB base64
+ * pictures in the query, percent-encoded.  libmicrohttpd maps it lazily.
+ */
+#define QUERY_PICTURES_ROOM (8 * 1024 * 1024)
 
 /* Longest ?delay_ms= honoured on a static file: a minute is slow enough. */
 #define MAX_STATIC_DELAY_MS 60000
@@ -396,6 +401,8 @@ start_server(int *port)
 							  MHD_OPTION_SOCK_ADDR, &addr,
 							  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 							  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+							  /* Room for two base64 pictures in the query string, as older SDKs sent them. */
+							  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) QUERY_PICTURES_ROOM,
 							  tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
 							  MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
 							  MHD_OPTION_END);

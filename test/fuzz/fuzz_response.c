@@ -2,7 +2,8 @@
  * fuzz_response.c
  *		libFuzzer target: any bytes, with any HTTP status, must parse into one
  *		of the three kinds without crashing, leaking or reading out of bounds,
- *		and a verdict must always be complete and in range.
+ *		and a verdict must always be complete and in range, its quality
+ *		scores (Result.ExtFaceInfo) too.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,6 +37,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.transaction_id == NULL || r.transaction_id[0] == '\0' ||
 			r.request_id == NULL || score < 0.0 || score > 100.0 || status != 200)
 			abort();
+		for (int i = 0; i < FC_NQUALITY_SCORES; i++)
+		{
+			double		quality = r.quality[i] ? strtod(r.quality[i], NULL) : 0.0;
+
+			if (quality < 0.0 || quality > 100.0)
+				abort();
+		}
 	}
 	else if (r.kind == FC_RESPONSE_MALFORMED && r.problem == NULL)
 		abort();
@@ -45,5 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(r.message);
 	free(r.transaction_id);
 	free(r.score);
+	for (int i = 0; i < FC_NQUALITY_SCORES; i++)
+		free(r.quality[i]);
 	return 0;
 }

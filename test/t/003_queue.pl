@@ -118,6 +118,23 @@ is(sql(q{SELECT count(*) FROM facecompare.request WHERE status <> 'done'}), '0',
 sleep 2;
 is(answered($far_log), $before, '... and sends nothing');
 
+# 3b. facecompare.face_quality_check goes with the request: the worker asks
+# for the scores of the requests queued with it on, and stores them.
+sql(q{
+SET facecompare.face_quality_check = on;
+SELECT facecompare.enqueue(a, b, 'QueueQualityOn') FROM photo;
+RESET facecompare.face_quality_check;
+SELECT facecompare.enqueue(a, b, 'QueueQualityOff') FROM photo;
+});
+ok(wait_for(q{SELECT count(*) = 2 FROM facecompare.request WHERE merchant_biz_id LIKE 'QueueQuality%' AND status = 'done'}, 60),
+	'requests with and without face_quality_check are done');
+is(sql(q{SELECT string_agg(concat_ws(' ', merchant_biz_id, face_quality_check,
+			 face_quality_score IS NOT NULL, illumination_score IS NOT NULL, occlusion_score IS NOT NULL,
+			 ka_occlusion_score IS NOT NULL, sharpness_score BETWEEN 0 AND 100), E'\n' ORDER BY id)
+		 FROM facecompare.finished_request WHERE merchant_biz_id LIKE 'QueueQuality%'}),
+	"QueueQualityOn t t t t t t\nQueueQualityOff f f f f f",
+	'the worker stores the five scores only for the request that asked');
+
 # 4. Faults: retried to done, or failed with the code after the attempts.
 sql(q{
 SELECT facecompare.enqueue(a, b, 'EMUFlaky4once') FROM photo;

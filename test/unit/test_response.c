@@ -27,6 +27,8 @@ free_response(FcResponse *r)
 	free(r->message);
 	free(r->transaction_id);
 	free(r->score);
+	for (int i = 0; i < FC_NQUALITY_SCORES; i++)
+		free(r->quality[i]);
 }
 
 /* Assert that body, answered with status, is malformed for the given reason. */
@@ -68,10 +70,45 @@ main(void)
 	is_str(r.score, "100", "score 100 is in range");
 	free_response(&r);
 
-	/* Extra fields (ExtFaceInfo, unknown members) do not disturb the verdict. */
-	r = parse(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":0,\"ExtFaceInfo\":{\"FaceQualityScore\":99}}"));
-	ok(r.kind == FC_RESPONSE_VERDICT, "ExtFaceInfo is tolerated");
+	/* No ExtFaceInfo (no FaceQualityCheck asked): no quality scores. */
+	r = parse(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":0}"));
+	ok(r.kind == FC_RESPONSE_VERDICT && r.quality[FC_FACE_QUALITY_SCORE] == NULL &&
+	   r.quality[FC_SHARPNESS_SCORE] == NULL, "without ExtFaceInfo every quality score is NULL");
 	free_response(&r);
+
+	/* ExtFaceInfo's five scores, numbers or strings, each in its place. */
+	r = parse(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":99,"
+						  "\"ExtFaceInfo\":{\"FaceQualityScore\":39.04,\"IlluminationScore\":0.02,"
+						  "\"OcclusionScore\":\"50.26\",\"KaOcclusionScore\":20,\"SharpnessScore\":86.47,"
+						  "\"OcclusionResult\":\"Y\"}}"));
+	ok(r.kind == FC_RESPONSE_VERDICT, "a verdict with ExtFaceInfo is a verdict");
+	is_str(r.quality[FC_FACE_QUALITY_SCORE], "39.04", "FaceQualityScore is kept");
+	is_str(r.quality[FC_ILLUMINATION_SCORE], "0.02", "IlluminationScore is kept");
+	is_str(r.quality[FC_OCCLUSION_SCORE], "50.26", "OcclusionScore as a string is kept");
+	is_str(r.quality[FC_KA_OCCLUSION_SCORE], "20", "KaOcclusionScore is kept");
+	is_str(r.quality[FC_SHARPNESS_SCORE], "86.47", "SharpnessScore is kept");
+	free_response(&r);
+
+	/* Each score is optional; null is absent; an empty ExtFaceInfo is none. */
+	r = parse(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":0,"
+						  "\"ExtFaceInfo\":{\"FaceQualityScore\":99,\"SharpnessScore\":null}}"));
+	ok(r.kind == FC_RESPONSE_VERDICT && r.quality[FC_SHARPNESS_SCORE] == NULL &&
+	   r.quality[FC_OCCLUSION_SCORE] == NULL, "absent and null quality scores are NULL");
+	is_str(r.quality[FC_FACE_QUALITY_SCORE], "99", "a lone FaceQualityScore is kept");
+	free_response(&r);
+	r = parse(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":0,\"ExtFaceInfo\":null}"));
+	ok(r.kind == FC_RESPONSE_VERDICT && r.quality[FC_FACE_QUALITY_SCORE] == NULL, "ExtFaceInfo null is no scores");
+	free_response(&r);
+
+	/* A garbled ExtFaceInfo voids the answer: no guessed scores. */
+	expect_malformed(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":0,\"ExtFaceInfo\":\"good\"}"),
+					 "ExtFaceInfo is not an object", "ExtFaceInfo that is not an object is malformed");
+	expect_malformed(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":0,\"ExtFaceInfo\":{\"SharpnessScore\":101}}"),
+					 "ExtFaceInfo", "a quality score above 100 is malformed");
+	expect_malformed(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":0,\"ExtFaceInfo\":{\"IlluminationScore\":\"0x10\"}}"),
+					 "ExtFaceInfo", "a quality score in hex is malformed");
+	expect_malformed(200, RESULT("{\"TransactionId\":\"t\",\"Passed\":\"Y\",\"FaceComparisonScore\":0,\"ExtFaceInfo\":{\"KaOcclusionScore\":true}}"),
+					 "ExtFaceInfo", "a boolean quality score is malformed");
 
 	/* Service errors keep Code, Message and RequestId. */
 	r = parse(401, "{\"RequestId\":\"R-2\",\"Code\":\"NoFaceDetected\",\"Message\":\"no face\"}");

@@ -79,7 +79,7 @@ test('FaceQualityCheck=Y (and the older FacePictureQualityCheck=Y) add a determi
   const one = await faceCompare(c, { query: { MerchantBizId: 'sdk5', FaceQualityCheck: 'Y' }, body: pair() });
   const two = await faceCompare(c, { query: { MerchantBizId: 'sdk6', FacePictureQualityCheck: 'Y' }, body: pair() });
   const info = one.body.Result.ExtFaceInfo;
-  for (const field of ['FaceQualityScore', 'IlluminationScore', 'OcclusionScore', 'SharpnessScore']) {
+  for (const field of ['FaceQualityScore', 'IlluminationScore', 'OcclusionScore', 'KaOcclusionScore', 'SharpnessScore']) {
     assert.equal(typeof info[field], 'number', field);
     assert.ok(info[field] >= 0 && info[field] <= 100, field);
   }
