@@ -32,10 +32,7 @@ REGRESS = setup compare memo batch validation errors faults hostile transactions
 REGRESS_OPTS = --load-extension=facecompare
 
 # The version is written once, in the control file; the User-Agent says it too.
-FC_VERSION := $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" facecompare.control)
-ifeq ($(FC_VERSION),)
-$(error no default_version in facecompare.control)
-endif
+include version.mk
 
 PG_CPPFLAGS = -Isrc -DFC_VERSION=\"$(FC_VERSION)\"
 # -Wno-unused-parameter: callbacks and fmgr entry points take arguments they ignore.
