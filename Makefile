@@ -86,3 +86,11 @@ fuzz: $(FUZZ_TARGETS)
 			$$t.corpus $$seeds >$$t.log 2>&1 || { tail -40 $$t.log; exit 1; }; \
 		grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' $$t.log; \
 	done
+
+# The PGXN release zip, facecompare-<version>.zip, of what is committed
+# (META.json at its root directory): `make dist [FC_DIST_DIR=dir]`.
+FC_DIST_DIR ?= .
+.PHONY: dist
+dist:
+	git archive --format=zip --prefix=$(EXTENSION)-$(FC_VERSION)/ \
+		-o $(FC_DIST_DIR)/$(EXTENSION)-$(FC_VERSION).zip HEAD
