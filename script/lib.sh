@@ -119,7 +119,9 @@ fc_run_tap() {
 fc_start_regress_env() {
 	# Credentials come from the settings, never from the caller's environment.
 	unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET ALIBABA_CLOUD_SECURITY_TOKEN
-	fc_start_cluster regress "$(fc_free_port)" || return 1
+	local conf
+	mapfile -t conf < <(grep -Ev '^[[:space:]]*(#|$)' "$FC_ROOT/test/regress/server.conf")
+	fc_start_cluster regress "$(fc_free_port)" "${conf[@]}" || return 1
 	export FC_SERVER_LOG="$FC_WORK/regress.log"
 }
 
