@@ -31,15 +31,12 @@ OBJS = \
 	src/strbuf.o \
 	src/worker.o
 
-# Regression tests need the scratch cluster and emulator that script/test starts.
+# Regression tests: `make installcheck` against a running server (see below).
 REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue photo rows quality
 REGRESS_OPTS = --load-extension=facecompare
 
 # The version is written once, in the control file; the User-Agent says it too.
-FC_VERSION := $(shell sed -n "s/^default_version = '\(.*\)'$$/\1/p" facecompare.control)
-ifeq ($(FC_VERSION),)
-$(error no default_version in facecompare.control)
-endif
+include version.mk
 
 PG_CPPFLAGS = -Isrc -DFC_VERSION=\"$(FC_VERSION)\"
 # -Wno-unused-parameter: callbacks and fmgr entry points take arguments they ignore.
@@ -110,3 +107,22 @@ fuzz: $(FUZZ_TARGETS)
 			$$t.corpus $$seeds >$$t.log 2>&1 || { tail -40 $$t.log; exit 1; }; \
 		grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' $$t.log; \
 	done
+
+# `make installcheck` runs the suite against the server the PG* environment
+# names, as PGXS's does; pg_regress runs through test/regress/with-emulators,
+# which checks what the server needs, starts the emulators the suite calls on
+# free ports and points the sessions at them.
+REGRESS_PREP = emulator
+fc_pg_regress := $(top_builddir)/src/test/regress/pg_regress
+pg_regress_installcheck := $(subst $(fc_pg_regress),PG_CONFIG='$(PG_CONFIG)' $(srcdir)/test/regress/with-emulators $(fc_pg_regress),$(pg_regress_installcheck))
+ifeq ($(findstring with-emulators,$(pg_regress_installcheck)),)
+$(error this PGXS runs pg_regress in a way the Makefile does not know)
+endif
+
+# The PGXN release zip, facecompare-<version>.zip, of what is committed
+# (META.json at its root directory): `make dist [FC_DIST_DIR=dir]`.
+FC_DIST_DIR ?= .
+.PHONY: dist
+dist:
+	git archive --format=zip --prefix=$(EXTENSION)-$(FC_VERSION)/ \
+		-o $(FC_DIST_DIR)/$(EXTENSION)-$(FC_VERSION).zip HEAD

@@ -113,32 +113,16 @@ fc_run_tap() {
 		prove -v -I "$pgxs_dir/src/test/perl" -I perl ${FC_TAP_FILES:-t/*.pl})
 }
 
-# fc_start_regress_env: the emulators and the cluster the regression suite
-# runs against (sql/setup.sql reads the FC_* variables exported here).
+# fc_start_regress_env: the cluster the regression suite runs against, set
+# up as `make installcheck` wants a user's server; make installcheck itself
+# starts the emulators and points the sessions at them (test/regress/with-emulators).
 fc_start_regress_env() {
 	# Credentials come from the settings, never from the caller's environment.
 	unset ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET ALIBABA_CLOUD_SECURITY_TOKEN
-	fc_start_emulator slow --latency-ms 5000 || return 1
-	export FC_SLOW_EMULATOR_URL="http://127.0.0.1:$EMULATOR_PORT"
-	fc_start_emulator emulator \
-		--key denied-key-id:denied-secret:ram-denied \
-		--key unpaid-key-id:unpaid-secret:account-denied \
-		--key inactive-key-id:inactive-secret:inactive \
-		--security-token emulator-sts-token \
-		--download-timeout-ms 1000 || return 1
-	export FC_EMULATOR_URL="http://127.0.0.1:$EMULATOR_PORT" FC_EMULATOR_LOG="$EMULATOR_LOG"
-	# A TLS emulator whose self-signed certificate only facecompare.ca_file trusts.
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
-		-addext "subjectAltName=IP:127.0.0.1" \
-		-keyout "$FC_WORK/tls-key.pem" -out "$FC_WORK/tls-cert.pem" 2>/dev/null || return 1
-	chmod 644 "$FC_WORK/tls-cert.pem"
-	fc_start_emulator tls --tls-cert "$FC_WORK/tls-cert.pem" --tls-key "$FC_WORK/tls-key.pem" || return 1
-	export FC_TLS_EMULATOR_URL="https://127.0.0.1:$EMULATOR_PORT" FC_TLS_CA="$FC_WORK/tls-cert.pem"
-	export FC_FIXTURES="$FC_WORK/fixtures"
-	fc_start_cluster regress "$(fc_free_port)" \
-		"facecompare.endpoint = '$FC_EMULATOR_URL'" \
-		"facecompare.access_key_id = '$FC_KEY_ID'" \
-		"facecompare.access_key_secret = '$FC_KEY_SECRET'"
+	local conf
+	mapfile -t conf < <(grep -Ev '^[[:space:]]*(#|$)' "$FC_ROOT/test/regress/server.conf")
+	fc_start_cluster regress "$(fc_free_port)" "${conf[@]}" || return 1
+	export FC_SERVER_LOG="$FC_WORK/regress.log"
 }
 
 fc_free_port() {

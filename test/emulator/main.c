@@ -56,6 +56,7 @@ static const char usage[] =
 "  --static-dir DIR          serve DIR's files at GET /static/NAME; ?delay_ms=N\n"
 "                            (at most 60000) delays the answer\n"
 "  --quiet                   no per-request log line on stderr\n"
+"  --version                 print the version and exit\n"
 "  --help                    this text\n"
 "\n"
 "Ready when it prints \"facecompare-emulator listening on URL\" (and has\n"
@@ -161,6 +162,7 @@ main(int argc, char **argv)
 		{"static-dir", required_argument, NULL, 'D'},
 		{"quiet", no_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *main_id = "emulator-key-id";
@@ -212,6 +214,9 @@ main(int argc, char **argv)
 			case 'Q': config.quiet = true; break;
 			case 'h':
 				fputs(usage, stdout);
+				return 0;
+			case 'V':
+				printf("facecompare-emulator %s\n", FC_VERSION);
 				return 0;
 			default:
 				fputs(usage, stderr);

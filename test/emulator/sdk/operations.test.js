@@ -27,9 +27,18 @@ test('--help documents every option', () => {
   const help = execFileSync(EMULATOR, ['--help'], { encoding: 'utf8' });
   for (const option of ['--bind', '--port', '--port-file', '--tls-cert', '--tls-key', '--access-key-id',
     '--access-key-secret', '--key', '--security-token', '--expired-security-token', '--qps', '--latency-ms',
-    '--fail-rate', '--seed', '--download-timeout-ms', '--static-dir', '--quiet', '--help']) {
+    '--fail-rate', '--seed', '--download-timeout-ms', '--static-dir', '--quiet', '--version', '--help']) {
     assert.ok(help.includes(option), option);
   }
+});
+
+test('--version prints the version facecompare.control gives, and nothing else', () => {
+  const control = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'facecompare.control'), 'utf8');
+  const version = control.match(/^default_version = '([^']+)'$/m)[1];
+  const r = spawnSync(EMULATOR, ['--version'], { encoding: 'utf8', timeout: 5000 });
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout, `facecompare-emulator ${version}\n`);
+  assert.equal(r.stderr, '');
 });
 
 test('options that are not numbers or out of range are refused with status 2', () => {
