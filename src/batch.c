@@ -35,11 +35,14 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "admission.h"
 #include "batch.h"
+#include "breaker.h"
 #include "errors.h"
 #include "http.h"
 #include "ratelimit.h"
 #include "settings.h"
+#include "stats.h"
 
 /* A growable list of pairs. */
 typedef struct PairList
@@ -231,6 +234,7 @@ static void
 decide(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 {
 	p->decided_at = GetCurrentTimestamp();
+	fc_stats_decided(p);
 	if (p->attempt_context)
 		MemoryContextDelete(p->attempt_context);
 	p->attempt_context = NULL;
@@ -264,6 +268,7 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 {
 	MemoryContext old;
 	TimestampTz now = GetCurrentTimestamp();
+	FcError		error;
 
 	if (p->attempts == 0)
 	{
@@ -273,7 +278,6 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 	else if (now >= p->deadline)
 	{
 		FcHttpResponse timeout = {FC_TRANSPORT_TIMEOUT};
-		FcError		error;
 
 		snprintf(timeout.cause, sizeof(timeout.cause),
 				 "facecompare.timeout (%d ms) ran out before attempt %d could be sent",
@@ -281,6 +285,15 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 		fc_transport_error(&timeout, b->base_url, p->attempts, &error);
 		/* The last attempt's failure was one a retry may mend. */
 		error.retryable = true;
+		fail(b, p, &error);
+		decide(b, p, decided, ndecided);
+		return;
+	}
+	/* The breaker or the spend cap may refuse it at the last moment too. */
+	if (!fc_admit(&b->creds, true, &p->probe, &error))
+	{
+		if (p->attempts == 0)
+			p->first_sent_at = 0;
 		fail(b, p, &error);
 		decide(b, p, decided, ndecided);
 		return;
@@ -300,6 +313,7 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 	p->request->timeout_ms = ms_until(now, p->deadline);
 	if (!fc_http_start(p->request, p))
 		elog(ERROR, "no libcurl handle is free for a batch request");
+	fc_stats_sent(p->attempts, p->request->body_len);
 	MemoryContextSwitchTo(old);
 }
 
@@ -322,6 +336,8 @@ finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, in
 		parse_answer(http, &answer);
 		if (answer.kind == FC_RESPONSE_VERDICT)
 		{
+			fc_stats_answered(NULL, false);
+			fc_breaker_answered(&b->creds, NULL, true, p->probe);
 			MemoryContextSwitchTo(result_context(b, p));
 			p->verdict = answer;
 			p->verdict.request_id = copy_or_null(answer.request_id);
@@ -338,6 +354,8 @@ finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, in
 	else
 		fc_transport_error(http, b->base_url, p->attempts, &error);
 	MemoryContextSwitchTo(old);
+	fc_stats_answered(&error, http->failure != FC_TRANSPORT_OK);
+	fc_breaker_answered(&b->creds, &error, http->failure == FC_TRANSPORT_OK, p->probe);
 
 	if (error.retryable && p->attempts <= fc_max_retries)
 	{
@@ -362,6 +380,9 @@ fc_batch_step(FcBatch *b, long max_wait_ms, FcPair **decided)
 	TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_wait_ms);
 	FcHttpCompletion done[FC_MAX_CONCURRENCY];
 	int			ndecided = 0;
+	FcPair	   *p;
+	FcError		error;
+	bool		probe;
 
 	while (b->undecided > 0 && ndecided == 0)
 	{
@@ -374,8 +395,16 @@ fc_batch_step(FcBatch *b, long max_wait_ms, FcPair **decided)
 			break;
 		/* Send what may be sent, each request in its own max_qps slot. */
 		while (fc_http_active() < limit && ndecided < FC_MAX_CONCURRENCY &&
-			   next_ready(b, now, &wake, false) != NULL)
+			   (p = next_ready(b, now, &wake, false)) != NULL)
 		{
+			/* Held back by the breaker or the cap: fails at once, no slot taken. */
+			if (!fc_admit(&b->creds, false, &probe, &error))
+			{
+				(void) next_ready(b, now, &wake, true);
+				fail(b, p, &error);
+				decide(b, p, decided, &ndecided);
+				continue;
+			}
 			if (b->slot == 0)
 				b->slot = fc_ratelimit_reserve();
 			/* Starting a request takes time: judge the slot by the clock. */
@@ -409,6 +438,13 @@ void
 fc_batch_abort(FcBatch *b)
 {
 	fc_http_abort_all();
+	fc_stats_abort();
+}
+
+int
+fc_batch_room(FcBatch *b, TimestampTz *until)
+{
+	return fc_admit_room(&b->creds, until);
 }
 
 void

@@ -28,6 +28,9 @@ extern char *fc_worker_database;	/* "" when no worker runs */
 extern int	fc_worker_max_attempts;
 extern bool fc_keep_images;
 extern int	fc_retention_s;
+/* Operations: the circuit breaker and the spend cap. */
+extern int	fc_breaker_cooldown_ms;
+extern int	fc_max_calls_per_day;
 
 /* Define every setting, then reserve the prefix; called once from _PG_init. */
 extern void fc_settings_init(void);

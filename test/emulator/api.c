@@ -202,7 +202,7 @@ forced_code(const char *merchant_biz_id)
 }
 
 /* Codes the gateway answers (with its HostId/Recommend shape), not the API. */
-static bool
+bool
 is_gateway_code(const char *code)
 {
 	static const char *const prefixes[] = {"Signature", "IncompleteSignature",

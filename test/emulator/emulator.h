@@ -97,6 +97,11 @@ extern bool check_gateway(Request *req, Answer *answer, const AccessKey **key);
 
 /* api.c: the FaceCompare API itself */
 extern void handle_face_compare(Request *req, const AccessKey *key, Answer *answer);
+extern bool is_gateway_code(const char *code);
+
+/* outage.c: one code answered to every signed call, switched over HTTP */
+extern bool outage_answered(Answer *answer);
+extern int	outage_control(const char *method, const char *code, char *text, size_t len);
 
 /* compare.c: decoding and scoring, pure */
 typedef enum ImageVerdict
