@@ -36,6 +36,13 @@ fc_admit(const FcCredentials *creds, bool take, bool *is_probe, FcError *error)
 	return true;
 }
 
+bool
+fc_admit_deferred(const FcError *error)
+{
+	return error->held ||
+		(fc_breaker_cooldown_ms > 0 && fc_breaker_trips_on(error->code));
+}
+
 int
 fc_admit_room(const FcCredentials *creds, TimestampTz *until)
 {

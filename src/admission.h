@@ -27,4 +27,11 @@ extern bool fc_admit(const FcCredentials *creds, bool take, bool *is_probe, FcEr
  */
 extern int	fc_admit_room(const FcCredentials *creds, TimestampTz *until);
 
+/*
+ * Is this error the account's, not the request's: held back unsent, or
+ * refused for the account while the breaker is on?  The worker then puts
+ * the request back as it was instead of spending its attempts.
+ */
+extern bool fc_admit_deferred(const FcError *error);
+
 #endif							/* ADMISSION_H */

@@ -44,6 +44,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "admission.h"
 #include "batch.h"
 #include "image.h"
 #include "settings.h"
@@ -297,8 +298,9 @@ ms_until_next_due(void)
 #define OUTCOME_NARGS 13
 
 /*
- * A request the breaker or the spend cap held back was not sent: it goes
- * back to pending as it was, its attempt not counted.
+ * A request the breaker or the spend cap held back, or one the service
+ * refused for the account's sake, goes back to pending as it was, its
+ * attempt not counted: it runs once the breaker closes or the day turns.
  */
 static void
 put_back_held(const Running *r)
@@ -345,7 +347,7 @@ store_outcome(const Running *r)
 				 SPI_result_code_string(SPI_result));
 	}
 
-	if (!p->ok && p->error.held)
+	if (!p->ok && fc_admit_deferred(&p->error))
 	{
 		put_back_held(r);
 		return;
