@@ -260,6 +260,20 @@ ms_until(TimestampTz now, TimestampTz t)
 }
 
 /*
+ * May the pair's next request go (admission.h)?  If not, the refusal is its
+ * error, made where its outcome lives.  take: it is being sent.
+ */
+static bool
+admitted(FcBatch *b, FcPair *p, bool take)
+{
+	MemoryContext old = MemoryContextSwitchTo(result_context(b, p));
+	bool		ok = fc_admit(&b->creds, take, &p->probe, &p->error);
+
+	MemoryContextSwitchTo(old);
+	return ok;
+}
+
+/*
  * Send a pair's next attempt, or, when its deadline has passed while it
  * waited for a slot, decide it with the timeout it ran into.
  */
@@ -268,7 +282,6 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 {
 	MemoryContext old;
 	TimestampTz now = GetCurrentTimestamp();
-	FcError		error;
 
 	if (p->attempts == 0)
 	{
@@ -278,6 +291,7 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 	else if (now >= p->deadline)
 	{
 		FcHttpResponse timeout = {FC_TRANSPORT_TIMEOUT};
+		FcError		error;
 
 		snprintf(timeout.cause, sizeof(timeout.cause),
 				 "facecompare.timeout (%d ms) ran out before attempt %d could be sent",
@@ -290,11 +304,10 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 		return;
 	}
 	/* The breaker or the spend cap may refuse it at the last moment too. */
-	if (!fc_admit(&b->creds, true, &p->probe, &error))
+	if (!admitted(b, p, true))
 	{
 		if (p->attempts == 0)
 			p->first_sent_at = 0;
-		fail(b, p, &error);
 		decide(b, p, decided, ndecided);
 		return;
 	}
@@ -381,8 +394,6 @@ fc_batch_step(FcBatch *b, long max_wait_ms, FcPair **decided)
 	FcHttpCompletion done[FC_MAX_CONCURRENCY];
 	int			ndecided = 0;
 	FcPair	   *p;
-	FcError		error;
-	bool		probe;
 
 	while (b->undecided > 0 && ndecided == 0)
 	{
@@ -398,10 +409,9 @@ fc_batch_step(FcBatch *b, long max_wait_ms, FcPair **decided)
 			   (p = next_ready(b, now, &wake, false)) != NULL)
 		{
 			/* Held back by the breaker or the cap: fails at once, no slot taken. */
-			if (!fc_admit(&b->creds, false, &probe, &error))
+			if (!admitted(b, p, false))
 			{
 				(void) next_ready(b, now, &wake, true);
-				fail(b, p, &error);
 				decide(b, p, decided, &ndecided);
 				continue;
 			}

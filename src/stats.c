@@ -95,18 +95,29 @@ static FcStats *local_stats = NULL;
 static uint32 my_in_flight = 0;
 static bool exit_hook_set = false;
 
+/* Zero an atomic; init the first time, when it may hold anything. */
+static inline void
+zero(pg_atomic_uint64 *v, bool init)
+{
+	if (init)
+		pg_atomic_init_u64(v, 0);
+	else
+		pg_atomic_write_u64(v, 0);
+}
+
+/* Zero what stats_reset() zeroes; init also sets up the rest. */
 static void
-stats_clear(FcStats *s, bool all)
+stats_clear(FcStats *s, bool init)
 {
 	for (int i = 0; i < NCOUNTERS; i++)
-		pg_atomic_write_u64(&s->counters[i], 0);
+		zero(&s->counters[i], init);
 	for (int o = 0; o < NOUTCOMES; o++)
 	{
 		for (int b = 0; b < NBUCKETS; b++)
-			pg_atomic_write_u64(&s->latency[o][b], 0);
-		pg_atomic_write_u64(&s->latency_sum_us[o], 0);
+			zero(&s->latency[o][b], init);
+		zero(&s->latency_sum_us[o], init);
 	}
-	if (all)
+	if (init)
 	{
 		pg_atomic_init_u32(&s->in_flight, 0);
 		SpinLockInit(&s->mutex);
@@ -116,20 +127,6 @@ stats_clear(FcStats *s, bool all)
 	s->errors_unkeyed = 0;
 	s->reset_at = GetCurrentTimestamp();
 	SpinLockRelease(&s->mutex);
-}
-
-static void
-stats_init(FcStats *s)
-{
-	for (int i = 0; i < NCOUNTERS; i++)
-		pg_atomic_init_u64(&s->counters[i], 0);
-	for (int o = 0; o < NOUTCOMES; o++)
-	{
-		for (int b = 0; b < NBUCKETS; b++)
-			pg_atomic_init_u64(&s->latency[o][b], 0);
-		pg_atomic_init_u64(&s->latency_sum_us[o], 0);
-	}
-	stats_clear(s, true);
 }
 
 Size
@@ -145,7 +142,7 @@ fc_stats_shmem_attach(void)
 
 	shared_stats = ShmemInitStruct("facecompare stats", sizeof(FcStats), &found);
 	if (!found)
-		stats_init(shared_stats);
+		stats_clear(shared_stats, true);
 }
 
 /* The counters calls go to: the server's, or this backend's own. */
@@ -157,7 +154,7 @@ stats(void)
 	if (local_stats == NULL)
 	{
 		local_stats = MemoryContextAllocZero(TopMemoryContext, sizeof(FcStats));
-		stats_init(local_stats);
+		stats_clear(local_stats, true);
 	}
 	return local_stats;
 }

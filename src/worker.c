@@ -626,7 +626,8 @@ facecompare_worker_main(Datum arg)
 				else
 				{
 					end_sql();
-					next_claim = batch ? held_until : TimestampTzPlusMilliseconds(now, IDLE_POLL_MS);
+					next_claim = batch ? Max(held_until, TimestampTzPlusMilliseconds(now, STEP_MS))
+						: TimestampTzPlusMilliseconds(now, IDLE_POLL_MS);
 				}
 			}
 		}

@@ -202,7 +202,7 @@ forced_code(const char *merchant_biz_id)
 }
 
 /* Codes the gateway answers (with its HostId/Recommend shape), not the API. */
-bool
+static bool
 is_gateway_code(const char *code)
 {
 	static const char *const prefixes[] = {"Signature", "IncompleteSignature",
@@ -213,6 +213,16 @@ is_gateway_code(const char *code)
 		if (strncmp(code, prefixes[i], strlen(prefixes[i])) == 0)
 			return true;
 	return false;
+}
+
+/* A code of the table, with the table's message, in the shape of whoever answers it. */
+void
+answer_code(Answer *answer, const char *code)
+{
+	if (is_gateway_code(code))
+		answer_gateway_error(answer, code, NULL);
+	else
+		answer_error(answer, code, NULL);
 }
 
 /* One side of the comparison (Source or Target) as the request gives it. */
@@ -405,10 +415,7 @@ test_id_answered(const char *id, Answer *answer)
 		return true;
 	if ((forced = forced_code(id)) == NULL)
 		return false;
-	if (is_gateway_code(forced))
-		answer_gateway_error(answer, forced, NULL);
-	else
-		answer_error(answer, forced, NULL);
+	answer_code(answer, forced);
 	return true;
 }
 

@@ -97,7 +97,7 @@ extern bool check_gateway(Request *req, Answer *answer, const AccessKey **key);
 
 /* api.c: the FaceCompare API itself */
 extern void handle_face_compare(Request *req, const AccessKey *key, Answer *answer);
-extern bool is_gateway_code(const char *code);
+extern void answer_code(Answer *answer, const char *code);
 
 /* outage.c: one code answered to every signed call, switched over HTTP */
 extern bool outage_answered(Answer *answer);

@@ -25,10 +25,7 @@ outage_answered(Answer *answer)
 	pthread_mutex_unlock(&outage_lock);
 	if (code == NULL)
 		return false;
-	if (is_gateway_code(code))
-		answer_gateway_error(answer, code, NULL);
-	else
-		answer_error(answer, code, NULL);
+	answer_code(answer, code);
 	return true;
 }
 

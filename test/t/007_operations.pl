@@ -63,17 +63,7 @@ facecompare.breaker_cooldown = '2s'
 });
 $node->start;
 sub sql { return $node->safe_psql('postgres', shift); }
-sub wait_for
-{
-	my ($query, $seconds) = @_;
-	my $until = time + ($seconds // 60);
-	while (time < $until)
-	{
-		return 1 if sql($query) eq 't';
-		usleep(100_000);
-	}
-	return 0;
-}
+sub wait_for { return poll_query($node, @_); }
 sql(qq{
 CREATE EXTENSION facecompare;
 CREATE TABLE photo AS SELECT pg_read_binary_file('$fixtures/person-a.jpg') AS a,
