@@ -64,6 +64,9 @@ SELECT state, message FROM fctest.outcome('SET facecompare.max_calls_per_day = 0
 SELECT state, message FROM fctest.outcome('SET facecompare.breaker_cooldown = 0');
 SET ROLE fc_ops_monitor;
 SELECT scope, calls FROM facecompare.stats;
+-- ... the schema's USAGE, granted to monitors for these views, lets them call nothing else.
+SELECT state, message FROM fctest.outcome('SELECT facecompare.compare(NULL::bytea, NULL::bytea)');
+SELECT state, message FROM fctest.outcome('SELECT facecompare.enqueue(NULL::bytea, NULL::bytea)');
 SELECT count(*) FROM facecompare.stats_errors;
 SELECT running FROM facecompare.stats_queue;
 SELECT state, message FROM fctest.outcome('SELECT facecompare.stats_reset()');
