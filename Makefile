@@ -5,7 +5,9 @@ MODULE_big = facecompare
 DATA = sql/facecompare--0.1.0.sql sql/facecompare--0.1.0--0.2.0.sql sql/facecompare--0.2.0--0.3.0.sql sql/facecompare--0.3.0--0.4.0.sql
 
 OBJS = \
+	src/admission.o \
 	src/batch.o \
+	src/breaker.o \
 	src/codes.o \
 	src/errors.o \
 	src/facecompare.o \
@@ -28,11 +30,13 @@ OBJS = \
 	src/settings.o \
 	src/sharedstate.o \
 	src/sign.o \
+	src/spendcap.o \
+	src/stats.o \
 	src/strbuf.o \
 	src/worker.o
 
 # Regression tests: `make installcheck` against a running server (see below).
-REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue photo rows quality
+REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue photo rows quality operations
 REGRESS_OPTS = --load-extension=facecompare
 
 # The version is written once, in the control file; the User-Agent says it too.

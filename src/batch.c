@@ -35,13 +35,16 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "admission.h"
 #include "batch.h"
+#include "breaker.h"
 #include "errors.h"
 #include "http.h"
 #include "photo_pg.h"
 #include "ratelimit.h"
 #include "rows.h"
 #include "settings.h"
+#include "stats.h"
 
 /* A growable list of pairs. */
 typedef struct PairList
@@ -240,6 +243,7 @@ static void
 decide(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 {
 	p->decided_at = GetCurrentTimestamp();
+	fc_stats_decided(p);
 	if (p->attempt_context)
 		MemoryContextDelete(p->attempt_context);
 	p->attempt_context = NULL;
@@ -262,6 +266,20 @@ static long
 ms_until(TimestampTz now, TimestampTz t)
 {
 	return Max(1, (long) ((t - now + 999) / 1000));
+}
+
+/*
+ * May the pair's next request go (admission.h)?  If not, the refusal is its
+ * error, made where its outcome lives.  take: it is being sent.
+ */
+static bool
+admitted(FcBatch *b, FcPair *p, bool take)
+{
+	MemoryContext old = MemoryContextSwitchTo(result_context(b, p));
+	bool		ok = fc_admit(&b->creds, take, &p->probe, &p->error);
+
+	MemoryContextSwitchTo(old);
+	return ok;
 }
 
 /*
@@ -294,6 +312,14 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 		decide(b, p, decided, ndecided);
 		return;
 	}
+	/* The breaker or the spend cap may refuse it at the last moment too. */
+	if (!admitted(b, p, true))
+	{
+		if (p->attempts == 0)
+			p->first_sent_at = 0;
+		decide(b, p, decided, ndecided);
+		return;
+	}
 
 	if (p->attempt_context == NULL)
 		p->attempt_context = AllocSetContextCreate(b->context, "facecompare batch attempt",
@@ -309,6 +335,7 @@ start_attempt(FcBatch *b, FcPair *p, FcPair **decided, int *ndecided)
 	p->request->timeout_ms = ms_until(now, p->deadline);
 	if (!fc_http_start(p->request, p))
 		elog(ERROR, "no libcurl handle is free for a batch request");
+	fc_stats_sent(p->attempts, p->request->body_len);
 	MemoryContextSwitchTo(old);
 }
 
@@ -331,6 +358,8 @@ finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, in
 		parse_answer(http, &answer);
 		if (answer.kind == FC_RESPONSE_VERDICT)
 		{
+			fc_stats_answered(NULL, false);
+			fc_breaker_answered(&b->creds, NULL, true, p->probe);
 			MemoryContextSwitchTo(result_context(b, p));
 			p->verdict = answer;
 			p->verdict.request_id = copy_or_null(answer.request_id);
@@ -349,6 +378,8 @@ finish_attempt(FcBatch *b, FcPair *p, FcHttpResponse *http, FcPair **decided, in
 	else
 		fc_transport_error(http, b->base_url, p->attempts, &error);
 	MemoryContextSwitchTo(old);
+	fc_stats_answered(&error, http->failure != FC_TRANSPORT_OK);
+	fc_breaker_answered(&b->creds, &error, http->failure == FC_TRANSPORT_OK, p->probe);
 
 	if (error.retryable && p->attempts <= fc_max_retries)
 	{
@@ -373,6 +404,7 @@ fc_batch_step(FcBatch *b, long max_wait_ms, FcPair **decided)
 	TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_wait_ms);
 	FcHttpCompletion done[FC_MAX_CONCURRENCY];
 	int			ndecided = 0;
+	FcPair	   *p;
 
 	while (b->undecided > 0 && ndecided == 0)
 	{
@@ -385,8 +417,15 @@ fc_batch_step(FcBatch *b, long max_wait_ms, FcPair **decided)
 			break;
 		/* Send what may be sent, each request in its own max_qps slot. */
 		while (fc_http_active() < limit && ndecided < FC_MAX_CONCURRENCY &&
-			   next_ready(b, now, &wake, false) != NULL)
+			   (p = next_ready(b, now, &wake, false)) != NULL)
 		{
+			/* Held back by the breaker or the cap: fails at once, no slot taken. */
+			if (!admitted(b, p, false))
+			{
+				(void) next_ready(b, now, &wake, true);
+				decide(b, p, decided, &ndecided);
+				continue;
+			}
 			if (b->slot == 0)
 				b->slot = fc_ratelimit_reserve();
 			/* Starting a request takes time: judge the slot by the clock. */
@@ -420,6 +459,13 @@ void
 fc_batch_abort(FcBatch *b)
 {
 	fc_http_abort_all();
+	fc_stats_abort();
+}
+
+int
+fc_batch_room(FcBatch *b, TimestampTz *until)
+{
+	return fc_admit_room(&b->creds, until);
 }
 
 void

@@ -28,6 +28,7 @@ typedef struct FcPair
 	TimestampTz decided_at;		/* verdict or error known */
 	MemoryContext attempt_context;
 	struct FcHttpRequest *request;	/* in flight, in attempt_context */
+	bool		probe;			/* this attempt is the circuit breaker's probe */
 
 	/* out: a verdict, or an error, in context (NULL: the batch's) */
 	MemoryContext context;
@@ -77,5 +78,11 @@ extern void fc_batch_add(FcBatch *batch, FcPair *pair);
 extern int	fc_batch_undecided(const FcBatch *batch);
 extern int	fc_batch_step(FcBatch *batch, long max_wait_ms, FcPair **decided);
 extern void fc_batch_abort(FcBatch *batch);
+
+/*
+ * How many new pairs the breaker and the spend cap let start now (admission.h);
+ * 0 with *until, when to ask again.
+ */
+extern int	fc_batch_room(FcBatch *batch, TimestampTz *until);
 
 #endif							/* BATCH_H */

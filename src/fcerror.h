@@ -19,6 +19,7 @@ typedef struct FcError
 	bool		retryable;		/* the same request may pass if sent later */
 	bool		throttled;		/* refused for going over a rate limit */
 	bool		always_raise;	/* not the call's own failure (out of memory) */
+	bool		held;			/* not sent: the breaker or the spend cap held it */
 } FcError;
 
 /* Set *error (palloc'd text, in the current memory context); returns false. */

@@ -18,6 +18,7 @@
 #include "ratelimit.h"
 #include "settings.h"
 #include "sharedstate.h"
+#include "stats.h"
 
 /* Spacing margin: requests a little further apart than 1/max_qps. */
 #define SLOT_MARGIN 1.02
@@ -54,6 +55,7 @@ fc_ratelimit_reserve(void)
 	slot = Max(state->next_slot, now);
 	state->next_slot = slot + interval_us;
 	SpinLockRelease(&state->mutex);
+	fc_stats_qps_wait(slot - now);
 	return slot;
 }
 

@@ -72,6 +72,8 @@ static const struct config_enum_entry prepare_images_options[] = {
 int			fc_prepare_images = FC_PREPARE_WHEN_NEEDED;
 int			fc_max_image_pixels = FC_PHOTO_DEFAULT_MAX_PIXELS;
 int			fc_max_image_bytes = FC_PHOTO_DEFAULT_MAX_BYTES;
+int			fc_breaker_cooldown_ms = 60000;
+int			fc_max_calls_per_day = 0;
 
 static inline const char *
 nonempty_or_null(const char *value)
@@ -280,6 +282,24 @@ fc_settings_init(void)
 							"Pictures sent as they are (prepare_images = off) stay within the service's limit of 786,432 bytes.",
 							&fc_max_image_bytes, FC_PHOTO_DEFAULT_MAX_BYTES, 786432, (int) MaxAllocSize,
 							PGC_SUSET, GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	/*
+	 * Operations.  Both are the server's, not a session's (PGC_SIGHUP): they
+	 * act on state all backends share, and a role must not lift the cap an
+	 * administrator set.
+	 */
+	DefineCustomIntVariable("facecompare.breaker_cooldown",
+							"How long the circuit breaker stays open after an account-level refusal before one probe request is sent (0: no breaker).",
+							"In milliseconds, up to 1 day.  Forbidden.*, InvalidAccessKeyId.*, InvalidSecurityToken.* and SignatureDoesNotMatch open it for the credentials that got them: calls with them fail at once, unsent, and the queue waits.",
+							&fc_breaker_cooldown_ms, 60000, 0, 24 * 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("facecompare.max_calls_per_day",
+							"Most FaceCompare requests sent per day (UTC), retries included, by all sessions and the queue together (0: no cap).",
+							"Beyond it calls fail with SQLSTATE 53400, unsent, and queued requests wait for midnight UTC.  Counted across restarts when facecompare is in shared_preload_libraries, else per session.",
+							&fc_max_calls_per_day, 0, 0, INT_MAX,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	/* A postmaster setting can only be defined while preloading. */
 	if (process_shared_preload_libraries_in_progress)

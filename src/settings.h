@@ -32,6 +32,9 @@ extern int	fc_prepare_images;	/* FcPrepareMode (photo.h) */
 extern int	fc_max_image_pixels;
 extern int	fc_max_image_bytes;
 extern bool fc_face_quality_check;
+/* Operations: the circuit breaker and the spend cap. */
+extern int	fc_breaker_cooldown_ms;
+extern int	fc_max_calls_per_day;
 
 /* Define every setting, then reserve the prefix; called once from _PG_init. */
 extern void fc_settings_init(void);

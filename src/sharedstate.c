@@ -10,7 +10,10 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "breaker.h"
 #include "sharedstate.h"
+#include "spendcap.h"
+#include "stats.h"
 
 FcSharedState *fc_shared = NULL;
 
@@ -23,6 +26,10 @@ request_shmem(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(FcSharedState)));
+	/* Operations: statistics, circuit breakers, the spend cap. */
+	RequestAddinShmemSpace(fc_stats_shmem_size() + fc_breaker_shmem_size() +
+						   fc_spendcap_shmem_size());
+	fc_spendcap_shmem_request();
 }
 
 static void
@@ -41,6 +48,9 @@ attach_shmem(void)
 		fc_shared->worker_latch = NULL;
 		fc_shared->work_queued = false;
 	}
+	fc_stats_shmem_attach();
+	fc_breaker_shmem_attach();
+	fc_spendcap_shmem_attach();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -44,6 +44,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "admission.h"
 #include "batch.h"
 #include "image.h"
 #include "photo.h"
@@ -354,6 +355,24 @@ store_quality(const Running *r)
 
 #define OUTCOME_NARGS 13
 
+/*
+ * A request the breaker or the spend cap held back, or one the service
+ * refused for the account's sake, goes back to pending as it was, its
+ * attempt not counted: it runs once the breaker closes or the day turns.
+ */
+static void
+put_back_held(const Running *r)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(r->id)};
+
+	run_sql("UPDATE facecompare.request AS r SET status = 'pending'::facecompare.request_status,"
+			" attempts = r.attempts OPERATOR(pg_catalog.-) 1, not_before = pg_catalog.now() "
+			"WHERE r.id OPERATOR(pg_catalog.=) $1"
+			" AND r.status OPERATOR(pg_catalog.=) 'running'::facecompare.request_status",
+			1, types, values, NULL, SPI_OK_UPDATE);
+}
+
 /* Store a request's outcome: done, failed, or pending again for a later try. */
 static void
 store_outcome(const Running *r)
@@ -386,6 +405,11 @@ store_outcome(const Running *r)
 				 SPI_result_code_string(SPI_result));
 	}
 
+	if (!p->ok && fc_admit_deferred(&p->error))
+	{
+		put_back_held(r);
+		return;
+	}
 	/* An error not of the request's own (out of memory, no socket) is not its fault either. */
 	if (p->ok)
 		status = "done";
@@ -674,6 +698,8 @@ facecompare_worker_main(Datum arg)
 	{
 		int			limit = Min(fc_max_concurrency, FC_MAX_CONCURRENCY);
 		TimestampTz now;
+		TimestampTz held_until = 0;
+		int			room;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -727,12 +753,14 @@ facecompare_worker_main(Datum arg)
 				}
 				if (batch == NULL)
 					batch = make_batch(batch_context, &warned_credentials);
-				if (batch)
-					claim(limit - nrunning, batch, worker_context, &next_claim);
+				/* While the breaker is open or the day's cap spent, requests wait. */
+				if (batch && (room = fc_batch_room(batch, &held_until)) > 0)
+					claim(Min(limit - nrunning, room), batch, worker_context, &next_claim);
 				else
 				{
 					end_sql();
-					next_claim = TimestampTzPlusMilliseconds(now, IDLE_POLL_MS);
+					next_claim = batch ? Max(held_until, TimestampTzPlusMilliseconds(now, STEP_MS))
+						: TimestampTzPlusMilliseconds(now, IDLE_POLL_MS);
 				}
 			}
 		}

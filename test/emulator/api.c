@@ -215,6 +215,16 @@ is_gateway_code(const char *code)
 	return false;
 }
 
+/* A code of the table, with the table's message, in the shape of whoever answers it. */
+void
+answer_code(Answer *answer, const char *code)
+{
+	if (is_gateway_code(code))
+		answer_gateway_error(answer, code, NULL);
+	else
+		answer_error(answer, code, NULL);
+}
+
 /* One side of the comparison (Source or Target) as the request gives it. */
 typedef struct Side
 {
@@ -410,10 +420,7 @@ test_id_answered(const char *id, Answer *answer)
 		return true;
 	if ((forced = forced_code(id)) == NULL)
 		return false;
-	if (is_gateway_code(forced))
-		answer_gateway_error(answer, forced, NULL);
-	else
-		answer_error(answer, forced, NULL);
+	answer_code(answer, forced);
 	return true;
 }
 

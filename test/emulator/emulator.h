@@ -109,6 +109,11 @@ extern bool check_gateway(Request *req, Answer *answer, const AccessKey **key);
 
 /* api.c: the FaceCompare API itself */
 extern void handle_face_compare(Request *req, const AccessKey *key, Answer *answer);
+extern void answer_code(Answer *answer, const char *code);
+
+/* outage.c: one code answered to every signed call, switched over HTTP */
+extern bool outage_answered(Answer *answer);
+extern int	outage_control(const char *method, const char *code, char *text, size_t len);
 
 /* compare.c: decoding and scoring, pure */
 typedef enum ImageVerdict

@@ -227,7 +227,7 @@ serve_api(Exchange *ex)
 	}
 	if (ex->req.body_too_large)
 		answer_error(&answer, "ToolargeImage", "The request body is larger than the service accepts.");
-	else if (check_gateway(&ex->req, &answer, &key))
+	else if (check_gateway(&ex->req, &answer, &key) && !outage_answered(&answer))
 		handle_face_compare(&ex->req, key, &answer);
 	if (answer.fault != FAULT_NONE)
 		ret = send_fault(ex, &answer);
@@ -276,6 +276,16 @@ handle(void *cls, struct MHD_Connection *connection, const char *url, const char
 		return serve_api(ex);
 	if (strcmp(method, "GET") == 0 && strncmp(url, "/static/", 8) == 0)
 		return serve_static(ex, url);
+	if (strcmp(url, "/emulator/outage") == 0)
+	{
+		char		text[128];
+		int			status = outage_control(method,
+											MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, "code"),
+											text, sizeof(text));
+
+		emulator_log(&ex->req, method, url, status, NULL, elapsed_ms(&ex->started));
+		return send_answer(connection, status, "text/plain", text, strlen(text));
+	}
 	if (strcmp(method, "GET") == 0 && strcmp(url, "/healthz") == 0)
 	{
 		emulator_log(&ex->req, method, url, 200, NULL, elapsed_ms(&ex->started));

@@ -6,9 +6,9 @@ use Exporter 'import';
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
-use Time::HiRes qw(usleep);
+use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(start_emulator stop_emulators facecompare_node);
+our @EXPORT = qw(start_emulator stop_emulators facecompare_node poll_query);
 
 my @running;
 
@@ -51,6 +51,20 @@ facecompare.access_key_secret = 'emulator-key-secret'
 facecompare.endpoint = '$endpoint'
 } . ($conf // ''));
 	return $node;
+}
+
+# poll_query(node, query, seconds): poll until the query returns 't' (or
+# time runs out, by default 60 s); true if it did.
+sub poll_query
+{
+	my ($node, $query, $seconds) = @_;
+	my $until = time + ($seconds // 60);
+	while (time < $until)
+	{
+		return 1 if $node->safe_psql('postgres', $query) eq 't';
+		usleep(100_000);
+	}
+	return 0;
 }
 
 # A test that dies early must not leave its emulators running: they would

@@ -37,17 +37,7 @@ $node->start;
 sub sql { return $node->safe_psql('postgres', shift); }
 
 # Poll until the query returns 't' (or time runs out); true if it did.
-sub wait_for
-{
-	my ($query, $seconds) = @_;
-	my $until = time + ($seconds // 60);
-	while (time < $until)
-	{
-		return 1 if sql($query) eq 't';
-		usleep(100_000);
-	}
-	return 0;
-}
+sub wait_for { return poll_query($node, @_); }
 
 sub worker_pid
 {
