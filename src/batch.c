@@ -40,6 +40,7 @@
 #include "breaker.h"
 #include "errors.h"
 #include "http.h"
+#include "photo.h"
 #include "photo_pg.h"
 #include "ratelimit.h"
 #include "rows.h"
@@ -136,13 +137,24 @@ fc_batch_check_pair(FcPair *pair)
 	if (!pair->invalid &&
 		!fc_check_comparison(&pair->source, &pair->target, pair->merchant_biz_id, &pair->error))
 		pair->invalid = true;
-	/* Each picture is prepared once, here, not per attempt. */
+	if (pair->merchant_biz_id == NULL)
+		pair->merchant_biz_id = fc_new_merchant_biz_id();
+}
+
+/* Will preparing this side cost CPU (a decode)? */
+static bool
+photo_work(const FcImageArg *side)
+{
+	return !side->is_url && !side->missing && side->prepare != FC_PREPARE_OFF && !side->prepared;
+}
+
+void
+fc_batch_prepare_pair(FcPair *pair)
+{
 	if (!pair->invalid &&
 		(!fc_photo_prepare_arg(&pair->source, &pair->error) ||
 		 !fc_photo_prepare_arg(&pair->target, &pair->error)))
 		pair->invalid = true;
-	if (pair->merchant_biz_id == NULL)
-		pair->merchant_biz_id = fc_new_merchant_biz_id();
 }
 
 static bool
@@ -494,15 +506,33 @@ fc_batch_run(FcPair *pairs, int npairs)
 		return;
 	}
 	decided = palloc(sizeof(FcPair *) * FC_MAX_CONCURRENCY);
-	for (int i = 0; i < npairs; i++)
-		if (!pairs[i].invalid)
-			fc_batch_add(b, &pairs[i]);
 
 	PG_TRY();
 	{
-		while (fc_batch_undecided(b) > 0)
+		int			next = 0;
+
+		while (next < npairs || fc_batch_undecided(b) > 0)
 		{
-			int			ndecided = fc_batch_step(b, 1000, decided);
+			int			ndecided;
+
+			/*
+			 * Prepare the next pair while those in flight wait on the
+			 * network (a 12 MP photo is 50-120 ms of CPU), keeping up to two
+			 * batches' worth ready; then send what may be sent and go on.
+			 */
+			if (next < npairs && fc_batch_undecided(b) < 2 * Min(fc_max_concurrency, FC_MAX_CONCURRENCY))
+			{
+				FcPair	   *p = &pairs[next++];
+				bool		work = !p->invalid && (photo_work(&p->source) || photo_work(&p->target));
+
+				fc_batch_prepare_pair(p);
+				if (!p->invalid)
+					fc_batch_add(b, p);
+				/* Pairs sent as given are added at once, as they always were. */
+				ndecided = work && fc_batch_undecided(b) > 0 ? fc_batch_step(b, 1, decided) : 0;
+			}
+			else
+				ndecided = fc_batch_step(b, 1000, decided);
 
 			/* Not one pair's failure (out of memory, no socket): stop them all. */
 			for (int i = 0; i < ndecided; i++)

@@ -72,6 +72,26 @@ fc_photo_job_release(FcPhotoJob *job, int slot)
 }
 
 void
+fc_photo_job_drop(FcPhotoJob *job, int slot, void *handle, void (*release) (void *))
+{
+	if (slot >= 0)
+		fc_photo_job_release(job, slot);
+	else
+		release(handle);
+}
+
+bool
+fc_photo_decode_failed(FcPhotoError *error, bool interrupted, const char *format,
+					   const char *library, const char *reason)
+{
+	if (interrupted)
+		return fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
+	fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as %s", format);
+	fc_photo_detail(error, "%s: %s.", library, reason);
+	return false;
+}
+
+void
 fc_photo_job_cleanup(FcPhotoJob *job)
 {
 	for (int i = 0; job && i < (int) (sizeof(job->live) / sizeof(job->live[0])); i++)

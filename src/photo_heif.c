@@ -159,17 +159,11 @@ fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *li
 		if (ch == 4)
 			px->rgb = fc_photo_flatten_rgba(px->rgb, (size_t) px->width * px->height);
 	}
-	if (slot >= 0)
-		fc_photo_job_release(job, slot);
-	else
-		release_state(st);
+	fc_photo_job_drop(job, slot, st, release_state);
 	return true;
 
 fail:
-	if (slot >= 0)
-		fc_photo_job_release(job, slot);
-	else
-		release_state(st);
+	fc_photo_job_drop(job, slot, st, release_state);
 	px->width = px->height = 0;
 	return false;
 }

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,6 +203,8 @@ child_main(int fd, const unsigned char *data, size_t len, const FcPhotoLimits *l
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Below the backend, which must get the CPU at once to act on a cancel. */
+	(void) setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + 5);
 	if (getppid() == 1)
 		_exit(1);
 	fc_mem_in_child = true;
