@@ -25,10 +25,11 @@ OBJS = \
 	src/sharedstate.o \
 	src/sign.o \
 	src/strbuf.o \
+	src/waitevent.o \
 	src/worker.o
 
 # Regression tests need the scratch cluster and emulator that script/test starts.
-REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue
+REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue update
 REGRESS_OPTS = --load-extension=facecompare
 
 # The version is written once, in the control file; the User-Agent says it too.
