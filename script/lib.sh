@@ -110,6 +110,7 @@ fc_run_tap() {
 	(cd "$FC_WORK/tap" && as_pg env PATH="$PG_BINDIR:$PATH" TESTDIR="$FC_WORK/tap" \
 		PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" \
 		FC_ROOT="$FC_ROOT" FC_EMULATOR="$EMULATOR" FC_FIXTURES="$FC_WORK/fixtures" \
+		FC_UPGRADE_FROM="${FC_UPGRADE_FROM:-}" \
 		prove -v -I "$pgxs_dir/src/test/perl" -I perl ${FC_TAP_FILES:-t/*.pl})
 }
 
