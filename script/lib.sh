@@ -33,7 +33,8 @@ fc_workdir() {
 
 fc_build_and_install() {
 	local sudo=
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	# A server in script/build-postgres's cache is the user's own: no sudo.
+	[ "$(id -u)" -eq 0 ] || [ -w "$("$PG_CONFIG" --pkglibdir)" ] || sudo=sudo
 	log "building the extension and the emulator"
 	make -s -C "$FC_ROOT" PG_CONFIG="$PG_CONFIG" FC_WERROR=1 all emulator
 	log "installing the extension into $("$PG_CONFIG" --pkglibdir)"

@@ -50,8 +50,14 @@ fc_versions_start() {
 			[ -n "$(fc_installed_pg_config "$m")" ] || [ "$m" -lt 17 ] || build+=("$m")
 		done
 		if [ ${#build[@]} -gt 0 ]; then
-			log "building PostgreSQL ${build[*]} in the background (log: $FC_WORK/build-postgres.log)"
-			nice "$FC_ROOT/script/build-postgres" "${build[@]}" >"$FC_WORK/build-postgres.out" 2>"$FC_WORK/build-postgres.log" &
+			log "building PostgreSQL ${build[*]} in the background (logs: $FC_WORK/build-N.log)"
+			# One after another (2 cores); build-N.status says each is over.
+			(
+				for m in "${build[@]}"; do
+					nice "$FC_ROOT/script/build-postgres" "$m" >/dev/null 2>"$FC_WORK/build-$m.log"
+					echo $? >"$FC_WORK/build-$m.status"
+				done
+			) &
 			FC_BUILDER=$!
 		fi
 	fi
@@ -64,7 +70,7 @@ fc_installed_pg_config() {
 }
 
 fc_version_line() {
-	FC_VERSION_LINES+=("$(printf '    %-40s %s' "$1" "$2")")
+	FC_VERSION_LINES+=("$(printf "    %-32s %s" "$1" "$2")")
 }
 
 # fc_versions_run: after this tree's run, each other major in turn.
@@ -76,13 +82,11 @@ fc_versions_run() {
 		why=
 		if [ -z "$cfg" ] && [ "$m" -ge 17 ]; then
 			if [ -n "${FC_BUILDER:-}" ]; then
-				# Built in order: wait until this one is done, or the builder ends.
-				while ! cfg=$("$FC_ROOT/script/build-postgres" --check "$m" 2>/dev/null) &&
-					kill -0 "$FC_BUILDER" 2>/dev/null; do
+				while [ ! -f "$FC_WORK/build-$m.status" ] && kill -0 "$FC_BUILDER" 2>/dev/null; do
 					sleep 5
 				done
 				cfg=$("$FC_ROOT/script/build-postgres" --check "$m" 2>/dev/null) ||
-					why="could not be built: $(grep -m1 -E "could not|incomplete|error" "$FC_WORK/build-postgres.log" | sed 's/^build-postgres: //')"
+					why="could not be built: $(grep -m1 -E "could not|incomplete|did not build" "$FC_WORK/build-$m.log" | sed 's/^build-postgres: //')"
 			else
 				cfg=$("$FC_ROOT/script/build-postgres" --check "$m" 2>/dev/null) ||
 					why="not installed and not built (script/test --all-versions builds it)"
@@ -110,7 +114,7 @@ fc_versions_run() {
 		ok=$(echo "$out" | sed -n '$s/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 		bad=$(echo "$out" | sed -n '$s/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 		[ -n "$ok" ] || { ok=0; bad=1; }
-		fc_version_line "PostgreSQL $("$cfg" --version | sed 's/^PostgreSQL //')" "$ok passed, $bad failed"
+		fc_version_line "PostgreSQL $("$cfg" --version | awk '{ print $2 }')" "$ok passed, $bad failed"
 		count "$ok" "$bad"
 	done
 	[ -z "${FC_BUILDER:-}" ] || wait "$FC_BUILDER" 2>/dev/null || true
