@@ -33,10 +33,11 @@ OBJS = \
 	src/spendcap.o \
 	src/stats.o \
 	src/strbuf.o \
+	src/waitevent.o \
 	src/worker.o
 
 # Regression tests: `make installcheck` against a running server (see below).
-REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue photo rows quality operations
+REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue photo rows quality operations update
 REGRESS_OPTS = --load-extension=facecompare
 
 # The version is written once, in the control file; the User-Agent says it too.

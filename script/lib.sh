@@ -33,7 +33,8 @@ fc_workdir() {
 
 fc_build_and_install() {
 	local sudo=
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	# A server in script/build-postgres's cache is the user's own: no sudo.
+	[ "$(id -u)" -eq 0 ] || [ -w "$("$PG_CONFIG" --pkglibdir)" ] || sudo=sudo
 	log "building the extension and the emulator"
 	make -s -C "$FC_ROOT" PG_CONFIG="$PG_CONFIG" FC_WERROR=1 all emulator
 	log "installing the extension into $("$PG_CONFIG" --pkglibdir)"
@@ -110,6 +111,7 @@ fc_run_tap() {
 	(cd "$FC_WORK/tap" && as_pg env PATH="$PG_BINDIR:$PATH" TESTDIR="$FC_WORK/tap" \
 		PG_REGRESS="$pgxs_dir/src/test/regress/pg_regress" \
 		FC_ROOT="$FC_ROOT" FC_EMULATOR="$EMULATOR" FC_FIXTURES="$FC_WORK/fixtures" \
+		FC_UPGRADE_FROM="${FC_UPGRADE_FROM:-}" \
 		prove -v -I "$pgxs_dir/src/test/perl" -I perl ${FC_TAP_FILES:-t/*.pl})
 }
 

@@ -46,6 +46,7 @@
 #include "rows.h"
 #include "settings.h"
 #include "stats.h"
+#include "waitevent.h"
 
 /* A growable list of pairs. */
 typedef struct PairList
@@ -456,7 +457,8 @@ fc_batch_step(FcBatch *b, long max_wait_ms, FcPair **decided)
 		if (fc_http_active() == 0)
 		{
 			/* Nothing in flight: sleep until a retry or a slot is due. */
-			fc_sleep_until(wake);
+			fc_sleep_until(wake, fc_wait_event(b->slot != 0 && wake == b->slot ?
+											   FC_WAIT_QPS_SLOT : FC_WAIT_RETRY_BACKOFF));
 			continue;
 		}
 		ndone = fc_http_drive(ms_until(now, wake), done, FC_MAX_CONCURRENCY);

@@ -46,6 +46,7 @@
 #include "http.h"
 #include "pgcompat.h"
 #include "settings.h"
+#include "waitevent.h"
 
 /* Two sockets per transfer at most (happy eyeballs), plus curl's own. */
 #define MAX_WATCHED_SOCKETS (2 * FC_MAX_CONCURRENCY + 8)
@@ -341,7 +342,7 @@ wait_for_activity(long timeout_ms, int *fired)
 	if (wait_set_stale || wait_set == NULL)
 		build_wait_set();
 	noccurred = WaitEventSetWait(wait_set, timeout_ms, occurred,
-								 lengthof(occurred), PG_WAIT_EXTENSION);
+								 lengthof(occurred), fc_wait_event(FC_WAIT_ANSWER));
 
 	for (int i = 0; i < noccurred; i++)
 	{

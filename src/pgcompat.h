@@ -52,4 +52,15 @@
 #define fc_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel)
 #endif
 
+/*
+ * PostgreSQL 17 lets an extension name its wait events (pg_stat_activity
+ * then says "FacecompareAnswer" rather than "Extension").  Older servers
+ * have the one generic event.
+ */
+#if PG_VERSION_NUM >= 170000
+#define fc_wait_event_new(name) WaitEventExtensionNew(name)
+#else
+#define fc_wait_event_new(name) ((void) (name), PG_WAIT_EXTENSION)
+#endif
+
 #endif							/* PGCOMPAT_H */

@@ -60,7 +60,7 @@ fc_ratelimit_reserve(void)
 }
 
 void
-fc_sleep_until(TimestampTz t)
+fc_sleep_until(TimestampTz t, uint32 wait_event_info)
 {
 	for (;;)
 	{
@@ -74,7 +74,7 @@ fc_sleep_until(TimestampTz t)
 		if (remaining_ms <= 0)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 remaining_ms, PG_WAIT_EXTENSION);
+						 remaining_ms, wait_event_info);
 		ResetLatch(MyLatch);
 	}
 }

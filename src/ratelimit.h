@@ -13,7 +13,10 @@
  */
 extern TimestampTz fc_ratelimit_reserve(void);
 
-/* Sleep until t, waking for cancel like any other wait. */
-extern void fc_sleep_until(TimestampTz t);
+/*
+ * Sleep until t, waking for cancel like any other wait; pg_stat_activity
+ * shows wait_event_info (fc_wait_event()) meanwhile.
+ */
+extern void fc_sleep_until(TimestampTz t, uint32 wait_event_info);
 
 #endif							/* RATELIMIT_H */

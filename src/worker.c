@@ -89,6 +89,9 @@ fc_worker_init(void)
 
 	if (!process_shared_preload_libraries_in_progress || fc_worker_database[0] == '\0')
 		return;
+	/* Under pg_upgrade the queue is being copied: leave it as it is. */
+	if (IsBinaryUpgrade)
+		return;
 	snprintf(worker.bgw_name, BGW_MAXLEN, "facecompare worker");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "facecompare worker");
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "facecompare");
