@@ -30,7 +30,7 @@ OBJS = \
 	src/worker.o
 
 # Regression tests need the scratch cluster and emulator that script/test starts.
-REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue
+REGRESS = setup compare memo batch validation errors faults hostile transactions settings security queue photo
 REGRESS_OPTS = --load-extension=facecompare
 
 # The version is written once, in the control file; the User-Agent says it too.
@@ -72,7 +72,7 @@ src/request.o: facecompare.control
 emulator:
 	$(MAKE) -C test/emulator
 
-UNIT_TESTS = test/unit/test_sign test/unit/test_response test/unit/test_codes test/unit/test_redact
+UNIT_TESTS = test/unit/test_sign test/unit/test_response test/unit/test_codes test/unit/test_redact test/unit/test_photo
 UNIT_SRCS = src/sign.c src/strbuf.c src/response.c src/codes.c src/image.c src/formenc.c src/formenc_avx512.c test/common/fcmem_libc.c $(PHOTO_SRCS)
 unit-tests: $(UNIT_TESTS)
 # redact.c's scanner and editors are pure; the rest of the file needs the server.
@@ -94,7 +94,7 @@ clean-tests:
 	-$(MAKE) -C test/emulator clean
 
 # libFuzzer targets for the pure parsers; `make fuzz FUZZ_SECONDS=N` runs each.
-FUZZ_TARGETS = test/fuzz/fuzz_response test/fuzz/fuzz_image
+FUZZ_TARGETS = test/fuzz/fuzz_response test/fuzz/fuzz_image test/fuzz/fuzz_exif test/fuzz/fuzz_photo_jpeg test/fuzz/fuzz_photo_png test/fuzz/fuzz_photo_webp test/fuzz/fuzz_photo_heif
 FUZZ_SECONDS ?= 30
 test/fuzz/%: test/fuzz/%.c $(UNIT_SRCS)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(PHOTO_CFLAGS) -Isrc -o $@ $< $(UNIT_SRCS) -lcjson -lcrypto -lm $(PHOTO_LIBS)

@@ -72,6 +72,26 @@ fc_photo_job_release(FcPhotoJob *job, int slot)
 }
 
 void
+fc_photo_job_drop(FcPhotoJob *job, int slot, void *handle, void (*release) (void *))
+{
+	if (slot >= 0)
+		fc_photo_job_release(job, slot);
+	else
+		release(handle);
+}
+
+bool
+fc_photo_decode_failed(FcPhotoError *error, bool interrupted, const char *format,
+					   const char *library, const char *reason)
+{
+	if (interrupted)
+		return fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
+	fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as %s", format);
+	fc_photo_detail(error, "%s: %s.", library, reason);
+	return false;
+}
+
+void
 fc_photo_job_cleanup(FcPhotoJob *job)
 {
 	for (int i = 0; job && i < (int) (sizeof(job->live) / sizeof(job->live[0])); i++)
@@ -385,6 +405,43 @@ fc_photo_needs_preparing(const FcPhotoInfo *info, FcPrepareMode mode)
 	return !fc_photo_acceptable(info, NULL, 0, NULL);
 }
 
+/* Decode at least want_w x want_h (as stored), by the format's wrapper. */
+static bool
+decode(const FcPhotoInfo *info, const unsigned char *data, size_t len, int want_w, int want_h,
+	   const FcPhotoLimits *limits, FcPhotoJob *job, FcPixels *px, FcPhotoError *error)
+{
+	switch (info->format)
+	{
+		case FC_PHOTO_JPEG:
+			return fc_photo_decode_jpeg(data, len, want_w, want_h, job, px, error);
+		case FC_PHOTO_PNG:
+			return fc_photo_decode_png(data, len, limits, job, px, error);
+		case FC_PHOTO_WEBP:
+			return fc_photo_decode_webp(data, len, want_w, want_h, job, px, error);
+		case FC_PHOTO_HEIF:
+			return fc_photo_decode_heif(data, len, limits, job, px, error);
+		default:
+			return fc_photo_fail(error, FC_RULE_UNSUPPORTED, "image is %s, which is not supported",
+								 fc_photo_format_name(info->format));
+	}
+}
+
+bool
+fc_photo_verify(const unsigned char *data, size_t len,
+				const FcPhotoLimits *limits, FcPhotoJob *job,
+				FcPhotoError *error)
+{
+	FcPhotoInfo info;
+	FcPixels	px = {0};
+
+	if (!fc_photo_check_header(data, len, limits, &info, error))
+		return false;
+	if (!decode(&info, data, len, 1, 1, limits, job, &px, error))
+		return false;
+	fc_mem_free(px.rgb);
+	return true;
+}
+
 /* Round a * b / c to the nearest integer, at least 1. */
 static int
 scaled(int a, double factor)
@@ -442,25 +499,7 @@ fc_photo_prepare(const unsigned char *data, size_t len,
 		int			sw = swap ? th : tw,
 					sh = swap ? tw : th;
 
-		switch (info.format)
-		{
-			case FC_PHOTO_JPEG:
-				ok = fc_photo_decode_jpeg(data, len, sw, sh, job, &px, error);
-				break;
-			case FC_PHOTO_PNG:
-				ok = fc_photo_decode_png(data, len, limits, job, &px, error);
-				break;
-			case FC_PHOTO_WEBP:
-				ok = fc_photo_decode_webp(data, len, sw, sh, job, &px, error);
-				break;
-			case FC_PHOTO_HEIF:
-				ok = fc_photo_decode_heif(data, len, limits, job, &px, error);
-				break;
-			default:
-				ok = fc_photo_fail(error, FC_RULE_UNSUPPORTED, "image is %s, which is not supported",
-								   fc_photo_format_name(info.format));
-				break;
-		}
+		ok = decode(&info, data, len, sw, sh, limits, job, &px, error);
 		if (!ok)
 			return false;
 		if (!fc_photo_resize_orient(&px, sw, sh, info.orientation, error))

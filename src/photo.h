@@ -181,6 +181,17 @@ extern bool fc_photo_prepare(const unsigned char *data, size_t len,
 							 FcPhotoError *error);
 
 /*
+ * Decode the picture to check it can be, discarding the pixels: JPEG at
+ * 1/8 scale (the entropy coding is still read whole), WebP scaled to a
+ * thumbnail, PNG row by row.  For a picture sent as it is, so a truncated
+ * or corrupt one is refused before it is paid for.  Applies
+ * fc_photo_check_header first.
+ */
+extern bool fc_photo_verify(const unsigned char *data, size_t len,
+							const FcPhotoLimits *limits, FcPhotoJob *job,
+							FcPhotoError *error);
+
+/*
  * The EXIF orientation (1-8) in a TIFF-structured EXIF block (the APP1
  * payload after "Exif\0\0", or WebP's EXIF chunk): 1 when absent or
  * unreadable.  Bounded: reads only within len, follows no offset loop.

@@ -47,6 +47,18 @@ release_state(void *p)
 	fc_mem_free(st);
 }
 
+/* libheif's message without the line end some of them carry. */
+static void
+heif_detail(FcPhotoError *error, const struct heif_error *err)
+{
+	const char *msg = err->message ? err->message : "unknown error";
+	size_t		n = strlen(msg);
+
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ' || msg[n - 1] == '.'))
+		n--;
+	fc_photo_detail(error, "libheif: %.*s.", (int) n, msg);
+}
+
 /* Parse the container into st; false with *error. */
 static bool
 open_primary(HeifState *st, const unsigned char *d, size_t len, FcPhotoError *error)
@@ -64,7 +76,7 @@ open_primary(HeifState *st, const unsigned char *d, size_t len, FcPhotoError *er
 	if (err.code != heif_error_Ok)
 	{
 		fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be read as HEIC");
-		fc_photo_detail(error, "libheif: %s.", err.message ? err.message : "unknown error");
+		heif_detail(error, &err);
 		return false;
 	}
 	return true;
@@ -121,7 +133,7 @@ fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *li
 	if (err.code != heif_error_Ok)
 	{
 		fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as HEIC");
-		fc_photo_detail(error, "libheif: %s.", err.message ? err.message : "unknown error");
+		heif_detail(error, &err);
 		goto fail;
 	}
 	if (fc_photo_job_interrupted(job))
@@ -147,17 +159,11 @@ fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *li
 		if (ch == 4)
 			px->rgb = fc_photo_flatten_rgba(px->rgb, (size_t) px->width * px->height);
 	}
-	if (slot >= 0)
-		fc_photo_job_release(job, slot);
-	else
-		release_state(st);
+	fc_photo_job_drop(job, slot, st, release_state);
 	return true;
 
 fail:
-	if (slot >= 0)
-		fc_photo_job_release(job, slot);
-	else
-		release_state(st);
+	fc_photo_job_drop(job, slot, st, release_state);
 	px->width = px->height = 0;
 	return false;
 }

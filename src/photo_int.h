@@ -29,6 +29,12 @@ extern unsigned char *fc_photo_flatten_rgba(unsigned char *rgba, size_t npixels)
 extern int	fc_photo_job_hold(FcPhotoJob *job, void *handle, void (*release) (void *));
 extern void fc_photo_job_release(FcPhotoJob *job, int slot);
 extern bool fc_photo_job_interrupted(FcPhotoJob *job);
+/* Release a handle: through the job when it holds it (slot >= 0), else directly. */
+extern void fc_photo_job_drop(FcPhotoJob *job, int slot, void *handle, void (*release) (void *));
+
+/* A decoder's failure: interrupted, or undecodable with the library's reason. */
+extern bool fc_photo_decode_failed(FcPhotoError *error, bool interrupted, const char *format,
+								   const char *library, const char *reason);
 
 /*
  * Header readers: fill info (size, orientation, metadata); false with

@@ -177,19 +177,10 @@ fc_photo_decode_jpeg(const unsigned char *d, size_t len, int want_w, int want_h,
 	guard_init(&dec->guard, (j_common_ptr) &dec->cinfo, job);
 	if (setjmp(dec->guard.jump))
 	{
-		if (dec->guard.interrupted)
-			fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
-		else
-		{
-			fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as JPEG");
-			fc_photo_detail(error, "libjpeg: %s.", dec->guard.reason);
-		}
+		fc_photo_decode_failed(error, dec->guard.interrupted, "JPEG", "libjpeg", dec->guard.reason);
 		fc_mem_free(px->rgb);
 		px->rgb = NULL;
-		if (slot >= 0)
-			fc_photo_job_release(job, slot);
-		else
-			release_decoder(dec);
+		fc_photo_job_drop(job, slot, dec, release_decoder);
 		return false;
 	}
 	jpeg_create_decompress(&dec->cinfo);
@@ -227,10 +218,7 @@ fc_photo_decode_jpeg(const unsigned char *d, size_t len, int want_w, int want_h,
 			cmyk_row_to_rgb(dec->row, rgb, px->width, dec->cinfo.saw_Adobe_marker);
 	}
 	jpeg_finish_decompress(&dec->cinfo);
-	if (slot >= 0)
-		fc_photo_job_release(job, slot);
-	else
-		release_decoder(dec);
+	fc_photo_job_drop(job, slot, dec, release_decoder);
 	return true;
 }
 
@@ -271,10 +259,7 @@ fc_photo_encode_jpeg(const FcPixels *px, int quality, FcPhotoJob *job,
 			fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be encoded as JPEG");
 			fc_photo_detail(error, "libjpeg: %s.", enc->guard.reason);
 		}
-		if (slot >= 0)
-			fc_photo_job_release(job, slot);
-		else
-			release_encoder(enc);
+		fc_photo_job_drop(job, slot, enc, release_encoder);
 		return false;
 	}
 	jpeg_create_compress(&enc->cinfo);
@@ -303,9 +288,6 @@ fc_photo_encode_jpeg(const FcPixels *px, int quality, FcPhotoJob *job,
 	*outlen = enc->size;
 	*out = fc_mem_alloc(enc->size);
 	memcpy(*out, enc->buf, enc->size);
-	if (slot >= 0)
-		fc_photo_job_release(job, slot);
-	else
-		release_encoder(enc);
+	fc_photo_job_drop(job, slot, enc, release_encoder);
 	return true;
 }

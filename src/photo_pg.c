@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,9 +166,12 @@ prepare_here(const unsigned char *data, size_t len, const FcPhotoLimits *limits,
 	cb->arg = job;
 	MemoryContextRegisterResetCallback(cxt, cb);
 	MemoryContextSwitchTo(cxt);
-	ok = fc_photo_prepare(data, len, limits, job, &made, &made_len, pe);
+	if (out == NULL)
+		ok = fc_photo_verify(data, len, limits, job, pe);
+	else
+		ok = fc_photo_prepare(data, len, limits, job, &made, &made_len, pe);
 	MemoryContextSwitchTo(caller);
-	if (ok)
+	if (ok && out)
 	{
 		*out = palloc(made_len);
 		memcpy(*out, made, made_len);
@@ -199,6 +203,8 @@ child_main(int fd, const unsigned char *data, size_t len, const FcPhotoLimits *l
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Below the backend, which must get the CPU at once to act on a cancel. */
+	(void) setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + 5);
 	if (getppid() == 1)
 		_exit(1);
 	fc_mem_in_child = true;
@@ -321,7 +327,7 @@ prepare_in_child(const unsigned char *data, size_t len, const FcPhotoLimits *lim
 	return ok;
 }
 
-/* Prepare bytes as the settings say; raises only on cancel and the like. */
+/* Prepare bytes as the settings say (out NULL: verify only); raises only on cancel and the like. */
 static bool
 prepare_bytes(const unsigned char *data, size_t len, unsigned char **out, size_t *outlen,
 			  FcPhotoError *pe)
@@ -330,7 +336,7 @@ prepare_bytes(const unsigned char *data, size_t len, unsigned char **out, size_t
 	bool		ok;
 
 	current_limits(&limits);
-	if (fc_photo_format(data, len) == FC_PHOTO_HEIF)
+	if (out && fc_photo_format(data, len) == FC_PHOTO_HEIF)
 		ok = prepare_in_child(data, len, &limits, out, outlen, pe);
 	else
 		ok = prepare_here(data, len, &limits, out, outlen, pe);
@@ -354,8 +360,10 @@ fc_photo_prepare_arg(FcImageArg *image, FcError *error)
 	current_limits(&limits);
 	if (!fc_photo_check_header((const unsigned char *) image->bytes, image->len, &limits, &info, &pe))
 		return photo_error(error, image->side, &pe);
+	/* Sent as it is: decoded only to be sure the service can (JPEG and PNG, small). */
 	if (!fc_photo_needs_preparing(&info, (FcPrepareMode) image->prepare))
-		return true;
+		return prepare_bytes((const unsigned char *) image->bytes, image->len, NULL, NULL, &pe) ||
+			photo_error(error, image->side, &pe);
 	if (!prepare_bytes((const unsigned char *) image->bytes, image->len, &out, &outlen, &pe))
 		return photo_error(error, image->side, &pe);
 	image->bytes = (const char *) out;

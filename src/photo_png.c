@@ -140,19 +140,10 @@ fc_photo_decode_png(const unsigned char *d, size_t len, const FcPhotoLimits *lim
 	dec->len = len;
 	if (setjmp(dec->jump))
 	{
-		if (dec->interrupted)
-			fc_photo_fail(error, FC_RULE_INTERRUPTED, "image preparation was interrupted");
-		else
-		{
-			fc_photo_fail(error, FC_RULE_UNDECODABLE, "image cannot be decoded as PNG");
-			fc_photo_detail(error, "libpng: %s.", dec->reason);
-		}
+		fc_photo_decode_failed(error, dec->interrupted, "PNG", "libpng", dec->reason);
 		fc_mem_free(px->rgb);
 		px->rgb = NULL;
-		if (slot >= 0)
-			fc_photo_job_release(job, slot);
-		else
-			release_decoder(dec);
+		fc_photo_job_drop(job, slot, dec, release_decoder);
 		return false;
 	}
 	dec->png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, dec, png_fail, png_fail,
@@ -201,10 +192,7 @@ fc_photo_decode_png(const unsigned char *d, size_t len, const FcPhotoLimits *lim
 			png_read_row(dec->png, px->rgb + stride * y, NULL);
 		}
 	png_read_end(dec->png, NULL);
-	if (slot >= 0)
-		fc_photo_job_release(job, slot);
-	else
-		release_decoder(dec);
+	fc_photo_job_drop(job, slot, dec, release_decoder);
 
 	if (channels == 4)
 		px->rgb = fc_photo_flatten_rgba(px->rgb, (size_t) w * h);

@@ -150,10 +150,7 @@ fc_photo_decode_webp(const unsigned char *d, size_t len, int want_w, int want_h,
 		fed = len - fed > WEBP_STEP ? fed + WEBP_STEP : len;
 		status = WebPIUpdate(idec, d, fed);
 	}
-	if (slot >= 0)
-		fc_photo_job_release(job, slot);
-	else
-		WebPIDelete(idec);
+	fc_photo_job_drop(job, slot, idec, release_decoder);
 	if (status != VP8_STATUS_OK)
 	{
 		fc_mem_free(rgba);

@@ -431,7 +431,7 @@ set_claimed_mode(FcPair *pair, const char *mode)
  * within facecompare.max_image_bytes, is read whole now, alone.  Any other
  * head is judged as it is: the checks need no more to refuse it.
  */
-static void
+static bytea *
 read_claimed_whole(int64 id, FcImageArg *side, const char *column)
 {
 	Oid			types[1] = {INT8OID};
@@ -439,32 +439,31 @@ read_claimed_whole(int64 id, FcImageArg *side, const char *column)
 	char	   *sql;
 	bool		isnull;
 	Datum		image;
+	bytea	   *copy = NULL;
 
 	if (side->is_url || side->missing || side->prepare == FC_PREPARE_OFF ||
 		side->avail >= side->len || side->len > (size_t) fc_max_image_bytes)
-		return;
+		return NULL;
 	sql = psprintf("SELECT r.%s FROM facecompare.request AS r WHERE r.id OPERATOR(pg_catalog.=) $1", column);
 	run_sql(sql, 1, types, values, NULL, SPI_OK_SELECT);
 	pfree(sql);
 	image = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : (Datum) 0;
 	if (image != (Datum) 0 && !isnull)
 	{
-		bytea	   *copy = DatumGetByteaPCopy(image);
-
+		copy = DatumGetByteaPCopy(image);
 		side->bytes = VARDATA_ANY(copy);
 		side->len = side->avail = VARSIZE_ANY_EXHDR(copy);
-		side->value = PointerGetDatum(copy);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	return copy;
 }
 
 /* Once prepared, the original (up to max_image_bytes) is not kept. */
 static void
-drop_original(FcImageArg *side)
+drop_original(FcImageArg *side, bytea *original)
 {
-	if (side->prepared && side->value != (Datum) 0)
-		pfree(DatumGetPointer(side->value));
-	side->value = (Datum) 0;
+	if (original && side->prepared)
+		pfree(original);
 }
 
 /*
@@ -515,6 +514,7 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 		Running    *r = NULL;
 		MemoryContext old;
 		bool		isnull;
+		bytea	   *originals[2];
 
 		for (int slot = 0; slot < FC_MAX_CONCURRENCY && r == NULL; slot++)
 			if (running[slot].context == NULL)
@@ -532,12 +532,12 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 		set_claimed_side(&r->pair.source, "source", row, desc, 4);
 		set_claimed_side(&r->pair.target, "target", row, desc, 7);
 		set_claimed_mode(&r->pair, SPI_getvalue(row, desc, 10));
-		read_claimed_whole(r->id, &r->pair.source, "source_image");
-		read_claimed_whole(r->id, &r->pair.target, "target_image");
+		originals[0] = read_claimed_whole(r->id, &r->pair.source, "source_image");
+		originals[1] = read_claimed_whole(r->id, &r->pair.target, "target_image");
 		/* The checks, then each picture prepared as its caller asked. */
 		fc_batch_check_pair(&r->pair);
-		drop_original(&r->pair.source);
-		drop_original(&r->pair.target);
+		drop_original(&r->pair.source, originals[0]);
+		drop_original(&r->pair.target, originals[1]);
 		MemoryContextSwitchTo(old);
 		claimed[i] = r;
 	}

@@ -170,7 +170,8 @@ CREATE SCHEMA fixture;
 CREATE TABLE fixture.photo AS
 	SELECT pg_read_binary_file('$fixtures/person-a.jpg') AS a,
 		   pg_read_binary_file('$fixtures/person-a.png') AS b,
-		   pg_read_binary_file('$fixtures/blank.png') AS blank;
+		   pg_read_binary_file('$fixtures/blank.png') AS blank,
+		   pg_read_binary_file('$fixtures/photos/phone-12mp-orient6.jpg') AS phone;
 GRANT USAGE ON SCHEMA fixture TO PUBLIC;
 GRANT SELECT ON fixture.photo TO PUBLIC;
 });
@@ -299,8 +300,12 @@ attack('4. a tenant holding a lock on its table stalls nobody else', sub {
 # 6. Photos too big for the service (and other bad photos) are refused
 # before anything is stored: enqueue() raises 22023; an upload's INSERT
 # succeeds and its request is failed at once, holding no image bytes.  And
-# the worker does not load a tenant's huge photos into its memory.
-attack('6. photos over 786,432 bytes are refused before they are stored', sub {
+# the worker does not load a tenant's huge photos into its memory.  With
+# facecompare.prepare_images = off (set by the tenant: as 0.3.0) the limit
+# is the service's 786,432 bytes; with when_needed (the default) it is
+# facecompare.max_image_bytes, and the worker reads each large original
+# whole only at claim, one at a time, prepares it and drops it.
+attack('6. photos over the limit are refused before they are stored', sub {
 	tenant('t6');
 	upload_table('t6.upload');
 	upload_table('t6.upload_url', columns => 'id int PRIMARY KEY, selfie_url text, id_photo bytea', source => 'selfie_url');
@@ -315,14 +320,15 @@ attack('6. photos over 786,432 bytes are refused before they are stored', sub {
 	for my $i (0 .. $#refused)
 	{
 		my ($what, $source, $target, $message) = @{ $refused[$i] };
-		my ($rc, $out, $err) = run("SELECT facecompare.enqueue($source, $target, 'refused6n$i') FROM fixture.photo p", role => 't6');
+		my ($rc, $out, $err) = run("SET facecompare.prepare_images = off; SELECT facecompare.enqueue($source, $target, 'refused6n$i') FROM fixture.photo p", role => 't6');
 		like($err, qr/ERROR:  22023: \Q$message\E/, "enqueue() refuses $what with 22023");
 	}
-	my ($rc, $out, $err) = run("SELECT facecompare.enqueue($at_limit, p.b, 'atlimit6') FROM fixture.photo p", role => 't6');
+	my ($rc, $out, $err) = run("SET facecompare.prepare_images = off; SELECT facecompare.enqueue($at_limit, p.b, 'atlimit6') FROM fixture.photo p", role => 't6');
 	is($rc, 0, 'enqueue() takes an image of exactly 786,432 bytes') or diag($err);
 
 	# Each bad upload, in the inserting transaction itself: already failed.
 	my $inserts = q{
+SET facecompare.prepare_images = off;
 BEGIN;
 INSERT INTO t6.upload SELECT 1, BIG, p.b FROM fixture.photo p;
 INSERT INTO t6.upload SELECT 2, NULL, p.b FROM fixture.photo p;
@@ -357,6 +363,7 @@ COMMIT;
 	my $pid = worker_pid();
 	my $before = vm_hwm_kb($pid);
 	sql(q{
+SET facecompare.prepare_images = off;
 SET default_toast_compression = lz4;
 INSERT INTO t6.huge
 SELECT i, b.img, b.img FROM (SELECT '\xffd8ffe0'::bytea || decode(repeat('00', 10000000), 'hex') AS img) b,
@@ -369,6 +376,27 @@ SELECT i, b.img, b.img FROM (SELECT '\xffd8ffe0'::bytea || decode(repeat('00', 1
 	cmp_ok(($after // 0) - ($before // 0), '<', 64 * 1024,
 		sprintf('the worker\'s VmHWM grows by %d kB (from %d kB), not by the 160 MB of photos',
 			($after // 0) - ($before // 0), $before // 0));
+
+	# With preparation: 8 uploads of two 10 MB phone photos each (a 12 MP
+	# sideways selfie, padded after its end), queued as they are; the worker
+	# reads, prepares and drops one original at a time, and each passes.
+	upload_table('t6.phone');
+	$before = vm_hwm_kb(worker_pid());
+	sql(q{
+SET default_toast_compression = lz4;
+INSERT INTO t6.phone
+SELECT i, b.img, b.img FROM (SELECT p.phone || decode(repeat('00', 10000000 - length(p.phone)), 'hex') AS img
+	FROM fixture.photo p) b, generate_series(1, 8) AS i;
+}, role => 't6');
+	is(sql(q{SELECT count(*) || ' ' || string_agg(DISTINCT prepare_images, ',') FROM facecompare.request WHERE upload_table = 't6.phone'}),
+		'8 when_needed', 'the 10 MB photos are queued as they are, with the caller\'s mode');
+	ok(wait_for(q{SELECT count(*) = 8 FROM facecompare.request_outcome WHERE upload_table = 't6.phone' AND status = 'done' AND passed}, 90),
+		'8 requests of two 10 MB photos each are prepared by the worker and pass');
+	$after = vm_hwm_kb(worker_pid());
+	cmp_ok(($after // 0) - ($before // 0), '<', 64 * 1024,
+		sprintf('preparing them, the worker\'s VmHWM grows by %d kB (from %d kB), not by the 160 MB of originals',
+			($after // 0) - ($before // 0), $before // 0));
+	diag(sprintf('worker VmHWM while preparing 16 photos of 10 MB: +%d kB', ($after // 0) - ($before // 0)));
 });
 
 # 7. Tenants A and B each queue by trigger and by enqueue(); each sees its
