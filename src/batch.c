@@ -132,13 +132,17 @@ fc_batch_check_pair(FcPair *pair)
 	if (!pair->invalid &&
 		!fc_check_comparison(&pair->source, &pair->target, pair->merchant_biz_id, &pair->error))
 		pair->invalid = true;
-	/* Each picture is prepared once, here, not per attempt. */
+	if (pair->merchant_biz_id == NULL)
+		pair->merchant_biz_id = fc_new_merchant_biz_id();
+}
+
+void
+fc_batch_prepare_pair(FcPair *pair)
+{
 	if (!pair->invalid &&
 		(!fc_photo_prepare_arg(&pair->source, &pair->error) ||
 		 !fc_photo_prepare_arg(&pair->target, &pair->error)))
 		pair->invalid = true;
-	if (pair->merchant_biz_id == NULL)
-		pair->merchant_biz_id = fc_new_merchant_biz_id();
 }
 
 static bool
@@ -443,15 +447,31 @@ fc_batch_run(FcPair *pairs, int npairs)
 		return;
 	}
 	decided = palloc(sizeof(FcPair *) * FC_MAX_CONCURRENCY);
-	for (int i = 0; i < npairs; i++)
-		if (!pairs[i].invalid)
-			fc_batch_add(b, &pairs[i]);
 
 	PG_TRY();
 	{
-		while (fc_batch_undecided(b) > 0)
+		int			next = 0;
+
+		while (next < npairs || fc_batch_undecided(b) > 0)
 		{
-			int			ndecided = fc_batch_step(b, 1000, decided);
+			int			ndecided;
+
+			/*
+			 * Prepare the next pair while those in flight wait on the
+			 * network (a 12 MP photo is 50-120 ms of CPU), keeping up to two
+			 * batches' worth ready; then send what may be sent and go on.
+			 */
+			if (next < npairs && fc_batch_undecided(b) < 2 * Min(fc_max_concurrency, FC_MAX_CONCURRENCY))
+			{
+				FcPair	   *p = &pairs[next++];
+
+				fc_batch_prepare_pair(p);
+				if (!p->invalid)
+					fc_batch_add(b, p);
+				ndecided = fc_batch_undecided(b) > 0 ? fc_batch_step(b, 1, decided) : 0;
+			}
+			else
+				ndecided = fc_batch_step(b, 1000, decided);
 
 			/* Not one pair's failure (out of memory, no socket): stop them all. */
 			for (int i = 0; i < ndecided; i++)

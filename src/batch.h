@@ -43,6 +43,14 @@ typedef struct FcPair
 extern void fc_batch_check_pair(FcPair *pair);
 
 /*
+ * Prepare a checked pair's pictures as their mode says (photo_pg.c), once:
+ * on a broken rule, set invalid and the error.  fc_batch_run does it for
+ * each pair just before adding it, so preparing overlaps the requests in
+ * flight; the worker does it at claim.
+ */
+extern void fc_batch_prepare_pair(FcPair *pair);
+
+/*
  * The pause before attempt + 1: exponential in attempt, with jitter; a
  * second longer after a throttled answer.  The worker uses it too, to put a
  * request back for later.

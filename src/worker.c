@@ -440,12 +440,15 @@ read_claimed_whole(int64 id, FcImageArg *side, const char *column)
 	bool		isnull;
 	Datum		image;
 	bytea	   *copy = NULL;
+	MemoryContext context = CurrentMemoryContext;
 
 	if (side->is_url || side->missing || side->prepare == FC_PREPARE_OFF ||
 		side->avail >= side->len || side->len > (size_t) fc_max_image_bytes)
 		return NULL;
 	sql = psprintf("SELECT r.%s FROM facecompare.request AS r WHERE r.id OPERATOR(pg_catalog.=) $1", column);
 	run_sql(sql, 1, types, values, NULL, SPI_OK_SELECT);
+	/* SPI returns in its own context: the copy belongs to the request's. */
+	MemoryContextSwitchTo(context);
 	pfree(sql);
 	image = SPI_processed == 1 ? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull) : (Datum) 0;
 	if (image != (Datum) 0 && !isnull)
@@ -536,6 +539,7 @@ claim(int limit, FcBatch *batch, MemoryContext worker_context, TimestampTz *next
 		originals[1] = read_claimed_whole(r->id, &r->pair.target, "target_image");
 		/* The checks, then each picture prepared as its caller asked. */
 		fc_batch_check_pair(&r->pair);
+		fc_batch_prepare_pair(&r->pair);
 		drop_original(&r->pair.source, originals[0]);
 		drop_original(&r->pair.target, originals[1]);
 		MemoryContextSwitchTo(old);

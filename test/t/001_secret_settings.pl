@@ -41,6 +41,7 @@ like($stderr, qr/permission denied to set parameter "facecompare.endpoint"/,
 
 # Without preloading, max_qps cannot be shared, and a call says so.
 $node->append_conf('postgresql.conf', qq{facecompare.max_qps = 5
+facecompare.prepare_images = off
 facecompare.endpoint = 'http://127.0.0.1:9'
 facecompare.access_key_id = 'k'
 facecompare.max_retries = 0});
