@@ -38,6 +38,7 @@
 #include "batch.h"
 #include "errors.h"
 #include "http.h"
+#include "photo.h"
 #include "photo_pg.h"
 #include "ratelimit.h"
 #include "settings.h"
@@ -134,6 +135,13 @@ fc_batch_check_pair(FcPair *pair)
 		pair->invalid = true;
 	if (pair->merchant_biz_id == NULL)
 		pair->merchant_biz_id = fc_new_merchant_biz_id();
+}
+
+/* Will preparing this side cost CPU (a decode)? */
+static bool
+photo_work(const FcImageArg *side)
+{
+	return !side->is_url && !side->missing && side->prepare != FC_PREPARE_OFF && !side->prepared;
 }
 
 void
@@ -464,11 +472,13 @@ fc_batch_run(FcPair *pairs, int npairs)
 			if (next < npairs && fc_batch_undecided(b) < 2 * Min(fc_max_concurrency, FC_MAX_CONCURRENCY))
 			{
 				FcPair	   *p = &pairs[next++];
+				bool		work = !p->invalid && (photo_work(&p->source) || photo_work(&p->target));
 
 				fc_batch_prepare_pair(p);
 				if (!p->invalid)
 					fc_batch_add(b, p);
-				ndecided = fc_batch_undecided(b) > 0 ? fc_batch_step(b, 1, decided) : 0;
+				/* Pairs sent as given are added at once, as they always were. */
+				ndecided = work && fc_batch_undecided(b) > 0 ? fc_batch_step(b, 1, decided) : 0;
 			}
 			else
 				ndecided = fc_batch_step(b, 1000, decided);
