@@ -89,15 +89,14 @@ WHERE merchant_biz_id = 'queued2';
 UPDATE facecompare.request SET status = 'failed', finished_at = '2026-01-02 12:00+00',
 	error_sqlstate = '22000', error_code = 'NoFaceDetected', error_message = 'FaceCompare failed with NoFaceDetected'
 WHERE source_url = 'http://example.invalid/a.jpg';
+-- The requests refused at enqueue finished now: pin their day, so the
+-- expected output does not depend on the date the suite runs.
+UPDATE facecompare.request SET finished_at = '2026-01-03 09:00+00'
+WHERE status = 'failed' AND finished_at > '2026-01-03';
 SET TimeZone = 'UTC';
--- The requests refused at insert time finished today: show "today", not a date.
-SELECT CASE WHEN day = date_trunc('day', now()) THEN 'today' ELSE to_char(day, 'YYYY-MM-DD') END AS day,
-	   finished, done, failed, passed, pass_rate, mean_score, median_score, mean_latency_ms, p95_latency_ms
-FROM facecompare.daily_summary ORDER BY 1;
+SELECT * FROM facecompare.daily_summary;
 SELECT * FROM facecompare.score_distribution WHERE verdicts > 0;
-SELECT CASE WHEN day = date_trunc('day', now()) THEN 'today' ELSE to_char(day, 'YYYY-MM-DD') END AS day,
-	   error_sqlstate, error_code, failed, example_message
-FROM facecompare.daily_errors ORDER BY 1, 2, 3;
+SELECT * FROM facecompare.daily_errors;
 SELECT id > 0 AS has_id, status, passed, score, time_in_queue IS NOT NULL AS timed
 FROM facecompare.finished_request ORDER BY id;
 
