@@ -79,3 +79,28 @@ JOIN facecompare.request_outcome r ON r.upload_table = 'public.uploads' AND r.up
 ORDER BY u.id;
 \echo 'The day so far:'
 SELECT finished, done, failed, passed, pass_rate, mean_score FROM facecompare.daily_summary;
+
+\echo
+\echo '7. A phone selfie as phones store it: 12 MP, sideways (EXIF Orientation 6), with GPS.'
+\echo '   As stored, and as facecompare prepares it before the call (prepare_images = when_needed, the default):'
+SELECT 'as stored' AS picture, format, width, height, orientation, bytes, has_metadata, acceptable
+FROM facecompare.image_info(pg_read_binary_file(:'fixtures' || '/photos/phone-12mp-orient6.jpg'))
+UNION ALL
+SELECT 'prepared', format, width, height, orientation, bytes, has_metadata, acceptable
+FROM facecompare.image_info(facecompare.prepare_image(
+	pg_read_binary_file(:'fixtures' || '/photos/phone-12mp-orient6.jpg')));
+SELECT 'when_needed' AS prepare_images, r.passed, r.score, r.error_message
+FROM facecompare.compare(pg_read_binary_file(:'fixtures' || '/photos/phone-12mp-orient6.jpg'),
+						 pg_read_binary_file(:'fixtures' || '/person-a.jpg')) r;
+SET facecompare.prepare_images = off;
+SET facecompare.raise_on_error = off;
+SELECT 'off' AS prepare_images, r.passed, r.score, r.error_message
+FROM facecompare.compare(pg_read_binary_file(:'fixtures' || '/photos/phone-12mp-orient6.jpg'),
+						 pg_read_binary_file(:'fixtures' || '/person-a.jpg')) r;
+RESET facecompare.prepare_images;
+RESET facecompare.raise_on_error;
+
+\echo
+\echo '8. What was spent: every call of this demo, counted in shared memory (facecompare.stats):'
+SELECT calls, passed, failed, errors, requests, retries, bytes_sent FROM facecompare.stats;
+SELECT outcome, calls, round(p50_ms) AS p50_ms, round(p95_ms) AS p95_ms FROM facecompare.stats_latency;
