@@ -27,6 +27,17 @@ bench_start() {
 		"max_connections = 20" "$@"
 }
 
+# bench_start_big_pairs LATENCY_MS EMULATOR_QPS CONCURRENCY: build, the JPEG
+# pairs of make-big-pair.py in $FC_WORK/fixtures, then bench_start.
+bench_start_big_pairs() {
+	trap fc_cleanup EXIT
+	fc_workdir
+	fc_build_and_install >/dev/null
+	/usr/bin/python3 test/bench/make-big-pair.py "$FC_WORK/fixtures" >/dev/null
+	chmod a+r "$FC_WORK"/fixtures/*.jpg
+	bench_start "$@"
+}
+
 bench_set_max_qps() {
 	q -c "ALTER SYSTEM SET facecompare.max_qps = $1" -c "SELECT pg_reload_conf()" >/dev/null
 	sleep 0.5

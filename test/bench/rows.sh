@@ -22,12 +22,7 @@ CONCURRENCY=${FC_BENCH_CONCURRENCY:-16}
 . "$(dirname "$0")/lib.sh"
 cd "$FC_ROOT"
 
-trap fc_cleanup EXIT
-fc_workdir
-fc_build_and_install >/dev/null
-/usr/bin/python3 test/bench/make-big-pair.py "$FC_WORK/fixtures" >/dev/null
-chmod a+r "$FC_WORK"/fixtures/*.jpg
-bench_start "$LATENCY_MS" "$EMULATOR_QPS" "$CONCURRENCY"
+bench_start_big_pairs "$LATENCY_MS" "$EMULATOR_QPS" "$CONCURRENCY"
 
 q <<SQL
 CREATE EXTENSION facecompare;

@@ -22,13 +22,7 @@ SINGLE_CALLS=${FC_BENCH_SINGLE_CALLS:-60}
 PLPGSQL_CALLS=${FC_BENCH_PLPGSQL_CALLS:-10}
 PARTS=${FC_BENCH_PARTS:-12}
 
-trap fc_cleanup EXIT
-fc_workdir
-fc_build_and_install >/dev/null
-/usr/bin/python3 test/bench/make-big-pair.py "$FC_WORK/fixtures" >/dev/null
-chmod a+r "$FC_WORK"/fixtures/*.jpg
-
-bench_start "$LATENCY_MS" "$EMULATOR_QPS" "$CONCURRENCY"
+bench_start_big_pairs "$LATENCY_MS" "$EMULATOR_QPS" "$CONCURRENCY"
 
 q <<SQL
 CREATE EXTENSION facecompare;

@@ -57,17 +57,6 @@ my ($rc) = $probe->psql('postgres', 'CREATE TEMP TABLE t (a int); ALTER TABLE t 
 my $strip_attver = $rc != 0;
 $probe->stop;
 
-sub wait_for
-{
-	my ($node, $query, $seconds) = @_;
-	my $until = time + ($seconds // 60);
-	while (time < $until)
-	{
-		return 1 if $node->safe_psql('postgres', $query) eq 't';
-		usleep(100_000);
-	}
-	return 0;
-}
 
 # The old cluster: finished requests first, with the service answering.
 $old->start;
@@ -90,7 +79,7 @@ GRANT facecompare_user TO app;
 GRANT SELECT ON photo TO app;
 SELECT pg_reload_conf();
 });
-ok(wait_for($old, q{SELECT count(*) = 5 FROM facecompare.request WHERE status IN ('done', 'failed')}),
+ok(poll_query($old, q{SELECT count(*) = 5 FROM facecompare.request WHERE status IN ('done', 'failed')}),
 	'old server: 5 requests finished');
 
 # Then one running (the service no longer answers) and three pending behind it.
@@ -101,7 +90,7 @@ $old->safe_psql('postgres', q{
 SELECT facecompare.enqueue(a, b, 'left' || i) FROM photo, generate_series(1, 3) AS i;
 INSERT INTO uploads SELECT 2, a, b FROM photo;
 });
-ok(wait_for($old, q{SELECT count(*) = 1 FROM facecompare.request WHERE status = 'running'}),
+ok(poll_query($old, q{SELECT count(*) = 1 FROM facecompare.request WHERE status = 'running'}),
 	'old server: one request running, waiting on the service');
 
 my $queue = q{SELECT string_agg(concat_ws(' ', id, status, merchant_biz_id, upload_table, upload_key, attempts,
@@ -152,7 +141,7 @@ is($new->safe_psql('postgres', q{SELECT (facecompare.compare(a, b, 'afterUpgrade
 # Now with the worker: it recovers the running request and runs all four left.
 $new->append_conf('postgresql.conf', "facecompare.worker_database = 'postgres'\n");
 $new->restart;
-ok(wait_for($new, q{SELECT count(*) = 0 FROM facecompare.request WHERE status IN ('pending', 'running')}),
+ok(poll_query($new, q{SELECT count(*) = 0 FROM facecompare.request WHERE status IN ('pending', 'running')}),
 	'the new worker finishes every pending request');
 is($new->safe_psql('postgres', q{SELECT string_agg(concat_ws(' ', CASE WHEN upload_key = '2' THEN 'upload2' ELSE merchant_biz_id END,
 	status, attempts), E'\n' ORDER BY id) FROM facecompare.request WHERE merchant_biz_id LIKE 'left%' OR upload_key = '2'}),
