@@ -12,7 +12,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use FacecompareEmulator;
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 
 $ENV{FC_EMULATOR} or plan skip_all => 'FC_EMULATOR is not set (run script/test)';
 my $from = $ENV{FC_UPGRADE_FROM};
