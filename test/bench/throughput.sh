@@ -43,6 +43,8 @@ CREATE TABLE pairs AS
 SELECT i, pg_read_binary_file('$FC_WORK/fixtures/person-a.jpg') AS a,
 	   pg_read_binary_file('$FC_WORK/fixtures/person-a.png') AS b
 FROM generate_series(1, $PAIRS) AS i;
+ALTER TABLE pairs ADD PRIMARY KEY (i);
+ANALYZE pairs;
 
 -- FaceCompare by hand: V3 signature with pgcrypto, the request sent with
 -- curl through COPY ... PROGRAM (the body goes through a file: it is too
