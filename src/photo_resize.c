@@ -198,6 +198,23 @@ fc_scaler_row(FcScaler *s, const unsigned char *rgb)
 
 	if (s->rows_in >= s->sh)
 		return;
+	if (s->htaps == 1 && s->vtaps == 1 && s->sw == s->dw && s->sh == s->dh)
+	{
+		/* Same size: the row is only turned. */
+		size_t		base;
+		ptrdiff_t	step;
+		unsigned char *o;
+
+		upright_place(s, s->rows_in, &base, &step);
+		o = s->out.rgb + base;
+		if (step == 3)
+			memcpy(o, rgb, (size_t) s->dw * 3);
+		else
+			for (int x = 0; x < s->dw; x++, o += step, rgb += 3)
+				memcpy(o, rgb, 3);
+		s->rows_out = ++s->rows_in;
+		return;
+	}
 	/* Horizontal pass into the ring's slot for this row. */
 	h = s->ring + (size_t) (s->rows_in % s->vtaps) * s->dw * 3;
 	for (int x = 0; x < s->dw; x++)
