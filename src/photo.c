@@ -405,25 +405,43 @@ fc_photo_needs_preparing(const FcPhotoInfo *info, FcPrepareMode mode)
 	return !fc_photo_acceptable(info, NULL, 0, NULL);
 }
 
-/* Decode at least want_w x want_h (as stored), by the format's wrapper. */
+/*
+ * Decode into scaler, which then holds the upright frame (NULL: decode and
+ * drop the pixels, to verify).  JPEG streams its scanlines into it; the
+ * other libraries give a whole frame, which goes through the same stage.
+ */
 static bool
-decode(const FcPhotoInfo *info, const unsigned char *data, size_t len, int want_w, int want_h,
-	   const FcPhotoLimits *limits, FcPhotoJob *job, FcPixels *px, FcPhotoError *error)
+decode(const FcPhotoInfo *info, const unsigned char *data, size_t len,
+	   const FcPhotoLimits *limits, FcScaler *scaler, FcPhotoJob *job, FcPhotoError *error)
 {
+	FcPixels	px = {0};
+	int			want_w = scaler ? scaler->dw : 1,
+				want_h = scaler ? scaler->dh : 1;
+	bool		ok;
+
 	switch (info->format)
 	{
 		case FC_PHOTO_JPEG:
-			return fc_photo_decode_jpeg(data, len, want_w, want_h, job, px, error);
+			return fc_photo_stream_jpeg(data, len, scaler, job, error);
 		case FC_PHOTO_PNG:
-			return fc_photo_decode_png(data, len, limits, job, px, error);
+			ok = fc_photo_decode_png(data, len, limits, job, &px, error);
+			break;
 		case FC_PHOTO_WEBP:
-			return fc_photo_decode_webp(data, len, want_w, want_h, job, px, error);
+			ok = fc_photo_decode_webp(data, len, want_w, want_h, job, &px, error);
+			break;
 		case FC_PHOTO_HEIF:
-			return fc_photo_decode_heif(data, len, limits, job, px, error);
+			ok = fc_photo_decode_heif(data, len, limits, job, &px, error);
+			break;
 		default:
 			return fc_photo_fail(error, FC_RULE_UNSUPPORTED, "image is %s, which is not supported",
 								 fc_photo_format_name(info->format));
 	}
+	if (!ok)
+		return false;
+	if (scaler)
+		fc_scaler_frame(scaler, &px);
+	fc_mem_free(px.rgb);
+	return true;
 }
 
 bool
@@ -432,14 +450,10 @@ fc_photo_verify(const unsigned char *data, size_t len,
 				FcPhotoError *error)
 {
 	FcPhotoInfo info;
-	FcPixels	px = {0};
 
 	if (!fc_photo_check_header(data, len, limits, &info, error))
 		return false;
-	if (!decode(&info, data, len, 1, 1, limits, job, &px, error))
-		return false;
-	fc_mem_free(px.rgb);
-	return true;
+	return decode(&info, data, len, limits, NULL, job, error);
 }
 
 /* Round a * b / c to the nearest integer, at least 1. */
@@ -493,20 +507,18 @@ fc_photo_prepare(const unsigned char *data, size_t len,
 		return false;
 	}
 
-	/* Decode at least the target, in the stored orientation. */
+	/* Decode at least the target, as stored, into the one upright frame. */
 	{
-		bool		swap = info.orientation >= 5;
-		int			sw = swap ? th : tw,
-					sh = swap ? tw : th;
+		FcScaler	scaler;
 
-		ok = decode(&info, data, len, sw, sh, limits, job, &px, error);
-		if (!ok)
-			return false;
-		if (!fc_photo_resize_orient(&px, sw, sh, info.orientation, error))
+		fc_scaler_init(&scaler, info.orientation >= 5 ? th : tw,
+					   info.orientation >= 5 ? tw : th, info.orientation);
+		if (!decode(&info, data, len, limits, &scaler, job, error))
 		{
-			fc_mem_free(px.rgb);
+			fc_scaler_free(&scaler);
 			return false;
 		}
+		fc_scaler_finish(&scaler, &px);
 	}
 
 	/* Quality 90, then lower in steps while a noisy photo is over the cap. */

@@ -47,12 +47,10 @@ extern bool fc_photo_header_heif(const unsigned char *d, size_t len, FcPhotoInfo
 
 /*
  * Decoders: the image as stored (not yet oriented), at least want_w x
- * want_h when the decoder can scale (JPEG's DCT scaling, WebP's scaled
- * decode), else full size.  HEIF's decoder applies the container's
+ * want_h when the decoder can scale (WebP's scaled decode), else full
+ * size: their libraries give a whole frame.  HEIF's decoder applies the container's
  * rotation itself (info says orientation 1 for it).
  */
-extern bool fc_photo_decode_jpeg(const unsigned char *d, size_t len, int want_w, int want_h,
-								 FcPhotoJob *job, FcPixels *px, FcPhotoError *error);
 extern bool fc_photo_decode_png(const unsigned char *d, size_t len, const FcPhotoLimits *limits,
 								FcPhotoJob *job, FcPixels *px, FcPhotoError *error);
 extern bool fc_photo_decode_webp(const unsigned char *d, size_t len, int want_w, int want_h,
@@ -60,9 +58,62 @@ extern bool fc_photo_decode_webp(const unsigned char *d, size_t len, int want_w,
 extern bool fc_photo_decode_heif(const unsigned char *d, size_t len, const FcPhotoLimits *limits,
 								 FcPhotoJob *job, FcPixels *px, FcPhotoError *error);
 
-/* Scale to width x height (Mitchell), then apply the EXIF orientation. */
+/*
+ * The streaming scale-and-turn stage: rows of the picture as stored go in
+ * one at a time, top to bottom; each output row, once the few input rows
+ * its vertical filter needs are in, is written straight at its upright
+ * place in the one output frame.  Separable Mitchell filter (B = C = 1/3),
+ * an axis whose size does not change is copied; edges clamped.  All memory
+ * from fc_mem_alloc, released by fc_scaler_free (idempotent).
+ */
+typedef struct FcScaler
+{
+	int			dw,				/* target size as stored (before the turn) */
+				dh,
+				orientation;
+	int			sw,				/* input size, given by fc_scaler_start */
+				sh;
+	int		   *hlo,			/* per output column: first input column, */
+			   *hn;				/* and how many */
+	float	   *hw;				/* their weights, htaps per column */
+	int			htaps;
+	int		   *vlo,
+			   *vn;
+	float	   *vw;
+	int			vtaps;
+	float	   *ring;			/* vtaps horizontally scaled rows, dw * 3 each */
+	float	   *acc;			/* one output row being summed */
+	int			rows_in,
+				rows_out;
+	FcPixels	out;			/* the upright frame */
+} FcScaler;
+
+/* Aim at dw x dh as stored, then turned by the EXIF orientation. */
+extern void fc_scaler_init(FcScaler *s, int dw, int dh, int orientation);
+/* The input's size (as stored, as decoded): allocates the filters and frame. */
+extern void fc_scaler_start(FcScaler *s, int sw, int sh);
+/* The next input row: sw RGB pixels. */
+extern void fc_scaler_row(FcScaler *s, const unsigned char *rgb);
+/* After the last row: the upright frame moves to *px (the scaler keeps nothing). */
+extern void fc_scaler_finish(FcScaler *s, FcPixels *px);
+extern void fc_scaler_free(FcScaler *s);
+/* A whole decoded frame as the input: start, then each of its rows. */
+extern void fc_scaler_frame(FcScaler *s, const FcPixels *px);
+
+/*
+ * A whole decoded frame through the same stage: scale to width x height
+ * (as stored), then turn by the EXIF orientation; px is replaced.
+ */
 extern bool fc_photo_resize_orient(FcPixels *px, int width, int height, int orientation,
 								   FcPhotoError *error);
+
+/*
+ * JPEG streamed: scanlines at the DCT scale (the smallest giving at least
+ * the scaler's target) go one by one into scaler, which then holds the
+ * upright frame; scaler NULL: the scanlines are decoded and dropped (verify).
+ */
+extern bool fc_photo_stream_jpeg(const unsigned char *d, size_t len, FcScaler *scaler,
+								 FcPhotoJob *job, FcPhotoError *error);
 
 /* Baseline JPEG at quality, no metadata; *out fc_mem_alloc'd. */
 extern bool fc_photo_encode_jpeg(const FcPixels *px, int quality, FcPhotoJob *job,

@@ -120,6 +120,10 @@ CREATE TABLE pairs AS
 SELECT i, pg_read_binary_file('$FC_WORK/fixtures/person-a.jpg') AS a,
 	   pg_read_binary_file('$FC_WORK/fixtures/photos/phone-12mp-orient6.jpg') AS b
 FROM generate_series(1, $PAIRS) AS i;
+ALTER TABLE pairs ADD PRIMARY KEY (i);
+-- After a bulk load, as anyone would: hint bits and the visibility map set
+-- now, not by the first reads (nor by autovacuum during the run).
+VACUUM (ANALYZE) pairs;
 SQL
 	bench_set_max_qps "$MAX_QPS"
 	ideal=$(bench_ideal "$MAX_QPS" "$CONCURRENCY" "$LATENCY_MS")
@@ -133,7 +137,7 @@ SQL
 	prep_ms=$(echo "($t1 - $t0) * 1000 / 20" | bc -l)
 	# ... and building one call's array of photos out of TOAST.
 	t0=$(now)
-	q -c "SELECT cardinality(array_agg(b ORDER BY i)) FROM pairs WHERE i <= $BATCH" >/dev/null
+	q -c "SELECT cardinality(array_agg(b)) FROM (SELECT b FROM pairs WHERE i > 0 AND i <= $BATCH ORDER BY i) AS s" >/dev/null
 	t1=$(now)
 	array_s=$(echo "$t1 - $t0" | bc -l)
 	t0=$(now)

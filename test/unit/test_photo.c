@@ -153,6 +153,79 @@ test_orientations(void)
 	ok(all, "all eight orientations put the stored pixels upright");
 }
 
+/*
+ * The streaming scaler, scaling and turning at once: a 37x23 picture scaled
+ * to 17x11 then turned by each orientation holds, at each upright place,
+ * the pixel the unturned scaling put where that orientation stores it; a
+ * flat colour stays flat; an input row given past the last is ignored.
+ */
+static void
+test_scaler(void)
+{
+	FcPixels	ref,
+				px;
+	FcPhotoError err;
+	int			all = 1,
+				flat = 1;
+
+	fill(&ref, 37, 23);
+	fc_photo_resize_orient(&ref, 17, 11, 1, &err);
+	all &= ref.width == 17 && ref.height == 11;
+	for (int o = 2; o <= 8; o++)
+	{
+		bool		swap = o >= 5;
+		int			uw = swap ? 11 : 17,
+					uh = swap ? 17 : 11;
+
+		fill(&px, 37, 23);
+		fc_photo_resize_orient(&px, 17, 11, o, &err);
+		all &= px.width == uw && px.height == uh;
+		for (int y = 0; all && y < uh; y++)
+			for (int x = 0; x < uw; x++)
+			{
+				int			sx,
+							sy;
+
+				switch (o)
+				{
+					case 2: sx = 16 - x, sy = y; break;
+					case 3: sx = 16 - x, sy = 10 - y; break;
+					case 4: sx = x, sy = 10 - y; break;
+					case 5: sx = y, sy = x; break;
+					case 6: sx = y, sy = 10 - x; break;
+					case 7: sx = 16 - y, sy = 10 - x; break;
+					default: sx = 16 - y, sy = x; break;
+				}
+				if (memcmp(px.rgb + (y * uw + x) * 3, ref.rgb + (sy * 17 + sx) * 3, 3) != 0)
+				{
+					printf("# orientation %d: (%d,%d) differs\n", o, x, y);
+					all = 0;
+					break;
+				}
+			}
+		fc_mem_free(px.rgb);
+	}
+	fc_mem_free(ref.rgb);
+	ok(all, "scaling while turning puts each scaled pixel at its upright place");
+
+	{
+		FcScaler	s;
+		unsigned char row[200 * 3];
+
+		memset(row, 77, sizeof(row));
+		fc_scaler_init(&s, 60, 45, 6);
+		fc_scaler_start(&s, 200, 150);
+		for (int y = 0; y < 151; y++)
+			fc_scaler_row(&s, row);
+		fc_scaler_finish(&s, &px);
+		for (int i = 0; i < 60 * 45 * 3; i++)
+			flat &= px.rgb[i] == 77;
+		flat &= px.width == 45 && px.height == 60;
+		fc_mem_free(px.rgb);
+	}
+	ok(flat, "a flat colour scaled by 0.3 stays flat to the edges");
+}
+
 static bool
 always_stop(void *arg)
 {
@@ -210,6 +283,7 @@ main(void)
 	test_exif();
 	test_headers();
 	test_orientations();
+	test_scaler();
 	test_cap_and_interrupt();
 	return tap_done();
 }
