@@ -6,7 +6,7 @@
 # and every queued request must end done, each in one attempt.
 # Prints its figures and whether each target is met.
 set -euo pipefail
-. "$(dirname "$0")/../../script/lib.sh"
+. "$(dirname "$0")/lib.sh"
 cd "$FC_ROOT"
 
 REQUESTS=${FC_BENCH_REQUESTS:-1000}
@@ -20,16 +20,11 @@ trap fc_cleanup EXIT
 fc_workdir
 fc_build_and_install >/dev/null
 fc_start_emulator bench --latency-ms "$LATENCY_MS"
-endpoint="http://127.0.0.1:$EMULATOR_PORT"
-fc_start_cluster bench "$(fc_free_port)" \
-	"facecompare.endpoint = '$endpoint'" \
-	"facecompare.access_key_id = '$FC_KEY_ID'" \
-	"facecompare.access_key_secret = '$FC_KEY_SECRET'" \
+bench_cluster \
 	"facecompare.worker_database = 'postgres'" \
 	"facecompare.max_concurrency = $CONCURRENCY" \
 	"facecompare.breaker_cooldown = '${COOLDOWN_S}s'"
 
-q() { psql -X -q -At -d postgres -v ON_ERROR_STOP=1 "$@"; }
 refused() { grep -c 'POST / .* Forbidden.AccountAccessDenied' "$EMULATOR_LOG" || true; }
 
 q <<SQL

@@ -1,6 +1,6 @@
-# Shared by the benchmarks that call the emulator (throughput.sh,
-# prepare.sh): the cluster and emulator set-up, the ideal rate, and
-# compare_many over a table of pairs.
+# Shared by the benchmarks that call the emulator (throughput.sh, rows.sh,
+# prepare.sh, breaker.sh, overhead.sh, memory.sh): the cluster and emulator
+# set-up, the ideal rate, and compare_many over a table of pairs.
 # shellcheck shell=bash
 . "$(dirname "${BASH_SOURCE[0]}")/../../script/lib.sh"
 
@@ -17,14 +17,18 @@ bench_start() {
 	local latency=$1 qps=$2 concurrency=$3
 	shift 3
 	fc_start_emulator bench --latency-ms "$latency" --qps "$qps"
+	bench_cluster "facecompare.max_concurrency = $concurrency" "max_connections = 20" "$@"
+}
+
+# bench_cluster [postgresql.conf lines...]: a cluster pointed at the emulator
+# started last, with the test key.  Sets endpoint and emulator_log.
+bench_cluster() {
 	endpoint="http://127.0.0.1:$EMULATOR_PORT"
 	emulator_log=$EMULATOR_LOG
 	fc_start_cluster bench "$(fc_free_port)" \
 		"facecompare.endpoint = '$endpoint'" \
 		"facecompare.access_key_id = '$FC_KEY_ID'" \
-		"facecompare.access_key_secret = '$FC_KEY_SECRET'" \
-		"facecompare.max_concurrency = $concurrency" \
-		"max_connections = 20" "$@"
+		"facecompare.access_key_secret = '$FC_KEY_SECRET'" "$@"
 }
 
 # bench_start_big_pairs LATENCY_MS EMULATOR_QPS CONCURRENCY: build, the JPEG

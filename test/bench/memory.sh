@@ -4,7 +4,7 @@
 # size of its memory contexts after every tenth of the calls: flat figures
 # mean nothing leaks per call (libcurl, OpenSSL and cJSON included).
 set -euo pipefail
-. "$(dirname "$0")/../../script/lib.sh"
+. "$(dirname "$0")/lib.sh"
 cd "$FC_ROOT"
 
 CALLS=${FC_BENCH_CALLS:-100000}
@@ -13,10 +13,7 @@ trap fc_cleanup EXIT
 fc_workdir
 fc_build_and_install >/dev/null
 fc_start_emulator bench --quiet
-fc_start_cluster bench "$(fc_free_port)" \
-	"facecompare.endpoint = 'http://127.0.0.1:$EMULATOR_PORT'" \
-	"facecompare.access_key_id = '$FC_KEY_ID'" \
-	"facecompare.access_key_secret = '$FC_KEY_SECRET'"
+bench_cluster
 
 {
 	echo "CREATE EXTENSION facecompare;"

@@ -6,7 +6,7 @@
 # microseconds per call that wall-clock figures bury in their spread.
 # Run it in two trees (say, before and after a change), in turns.
 set -euo pipefail
-. "$(dirname "$0")/../../script/lib.sh"
+. "$(dirname "$0")/lib.sh"
 cd "$FC_ROOT"
 
 CALLS=${FC_BENCH_CALLS:-5000}
@@ -14,12 +14,8 @@ trap fc_cleanup EXIT
 fc_workdir
 fc_build_and_install >/dev/null
 fc_start_emulator bench --quiet
-fc_start_cluster bench "$(fc_free_port)" \
-	"facecompare.endpoint = 'http://127.0.0.1:$EMULATOR_PORT'" \
-	"facecompare.access_key_id = '$FC_KEY_ID'" \
-	"facecompare.access_key_secret = '$FC_KEY_SECRET'"
+bench_cluster
 
-q() { psql -X -q -At -d postgres -v ON_ERROR_STOP=1 "$@"; }
 q -c "CREATE EXTENSION facecompare" -c "CREATE TABLE photo AS SELECT pg_read_binary_file('$FC_WORK/fixtures/person-a.jpg') AS a, pg_read_binary_file('$FC_WORK/fixtures/person-a.png') AS b"
 # The backend's CPU time in clock ticks (utime + stime), read by the backend itself.
 q <<SQL
